@@ -1,0 +1,1 @@
+"""PXL operator: runs fleets of PXL prover pods on Kubernetes (kopf)."""
