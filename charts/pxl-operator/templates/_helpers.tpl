@@ -1,0 +1,94 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "pxl-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: release-chart unless the release name already holds it. */}}
+{{- define "pxl-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pxl-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pxl-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pxl-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "pxl-operator.labels" -}}
+helm.sh/chart: {{ include "pxl-operator.chart" . }}
+{{ include "pxl-operator.selectorLabels" . }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "pxl-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "pxl-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Namespaced permissions of the operator: exactly the API calls it makes.
+- pxlprovers: kopf watches them and patches finalizers and progress annotations;
+  status is a subresource. `update` on pxlprovers/finalizers is what the
+  OwnerReferencesPermissionEnforcement admission plugin demands before children may
+  carry blockOwnerDeletion owner references (kopf.adopt sets them).
+- Children are created and merge-patched; optional ones (HPA, Ingress, PDB) are
+  deleted when the spec turns them off. Deployments are watched for rollout progress.
+- Secrets: the HMAC key is created once and read; never listed, watched or deleted.
+- ConfigMaps: kernel sources are read and watched, never written.
+- Events: kopf and the rollback logic post core/v1 Events.
+*/}}
+{{- define "pxl-operator.namespacedRules" -}}
+- apiGroups: [pxl.logos.dev]
+  resources: [pxlprovers]
+  verbs: [get, list, watch, patch]
+- apiGroups: [pxl.logos.dev]
+  resources: [pxlprovers/status]
+  verbs: [get, patch]
+- apiGroups: [pxl.logos.dev]
+  resources: [pxlprovers/finalizers]
+  verbs: [update]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, create, patch]
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [get, list]
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get, create, patch]
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [ingresses]
+  verbs: [get, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, create, patch, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, get, patch]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end }}
