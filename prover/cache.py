@@ -1,0 +1,218 @@
+"""Result cache: TTL + LRU, shared by goals equal up to renaming atoms and ∧/∨ order.
+
+The key is (kernel hash, logic, canonical form). The canonical form orders the operands of
+every ∧/∨ by an atom-blind shape digest and then numbers atoms by first occurrence, so
+`BOX(B -> B)` and `BOX(A -> A)` share an entry, as do `A & (B | C)` and `(C | B) & A`.
+
+A hit must answer the USER's goal, never a different formula:
+  * proofs are served only for a variant that is a pure atom renaming of the stored goal
+    (the certificate numbers atoms by first occurrence, so its Coq statement is identical;
+    only its atom legend is rewritten). A ∧/∨-reordered variant is a miss for proofs; its
+    own answer is then stored next to the first one.
+  * countermodels have their valuation renamed back and are re-confirmed on the user's
+    formula by an evaluator that is independent of the search; a failed confirmation is a miss.
+`unknown` answers are never stored.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cachetools import TTLCache
+from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
+
+MAX_VARIANTS = 4
+
+_TAGS: dict[type, str] = {
+    Top: "T",
+    Bot: "F",
+    Not: "~",
+    Box: "[]",
+    Dia: "<>",
+    And: "&",
+    Or: "|",
+    Implies: "->",
+    Iff: "<->",
+}
+_COMMUTATIVE = (And, Or)
+
+
+def _children(f: Formula) -> tuple[Formula, ...]:
+    if isinstance(f, (Not, Box, Dia)):
+        return (f.arg,)
+    if isinstance(f, (And, Or, Implies, Iff)):
+        return (f.left, f.right)
+    return ()
+
+
+def _postorder(root: Formula) -> list[Formula]:
+    """Every distinct subformula, children before parents, without recursion."""
+    order: list[Formula] = []
+    seen: set[int] = set()
+    stack: list[tuple[Formula, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(_children(node)))
+    return order
+
+
+def _shapes(root: Formula) -> dict[int, bytes]:
+    """Atom-blind digest of every subformula, invariant under ∧/∨ operand order."""
+    shape: dict[int, bytes] = {}
+    for node in _postorder(root):
+        kids = [shape[id(c)] for c in _children(node)]
+        if isinstance(node, _COMMUTATIVE):
+            kids.sort()
+        tag = "atom" if isinstance(node, Atom) else _TAGS[type(node)]
+        digest = hashlib.blake2b(tag.encode() + b"(" + b",".join(kids), digest_size=16)
+        shape[id(node)] = digest.digest()
+    return shape
+
+
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """A goal's cache identity: `text` names atoms #0, #1, ... in `atoms` order."""
+
+    text: str
+    atoms: tuple[str, ...]
+
+
+def canonical(formula: Formula) -> Canonical:
+    """Reorder ∧/∨ operands by shape, then number atoms by first occurrence (left to right)."""
+    shape = _shapes(formula)
+    numbering: dict[str, int] = {}
+    out: list[str] = []
+    stack: list[Formula | str] = [formula]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        if isinstance(item, Atom):
+            index = numbering.setdefault(item.name, len(numbering))
+            out.append(f"#{index}")
+            continue
+        kids = list(_children(item))
+        if isinstance(item, _COMMUTATIVE) and shape[id(kids[0])] > shape[id(kids[1])]:
+            kids.reverse()
+        tag = _TAGS[type(item)]
+        if not kids:
+            out.append(tag)
+            continue
+        parts: list[Formula | str] = [tag, "("]
+        for i, kid in enumerate(kids):
+            if i:
+                parts.append(",")
+            parts.append(kid)
+        parts.append(")")
+        stack.extend(reversed(parts))
+    return Canonical("".join(out), tuple(numbering))
+
+
+def rename(formula: Formula, mapping: dict[str, str]) -> Formula:
+    """The formula with atoms renamed by `mapping` (same shape, same operand order)."""
+    built: dict[int, Formula] = {}
+    for node in _postorder(formula):
+        if isinstance(node, Atom):
+            built[id(node)] = Atom(mapping.get(node.name, node.name))
+        elif isinstance(node, (Not, Box, Dia)):
+            built[id(node)] = type(node)(built[id(node.arg)])
+        elif isinstance(node, (And, Or, Implies, Iff)):
+            built[id(node)] = type(node)(built[id(node.left)], built[id(node.right)])
+        else:
+            built[id(node)] = node
+    return built[id(formula)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    formula: Formula
+    atoms: tuple[str, ...]
+    answer: dict[str, Any]
+
+
+ConfirmCountermodel = Callable[[dict[str, Any], Formula, str], bool]
+RelabelCertificate = Callable[[str, Formula, Formula], str]
+
+
+class ProofCache:
+    """Thread-safe TTL + LRU store of verified answers; see the module docstring for hits."""
+
+    def __init__(
+        self,
+        maxsize: int,
+        ttl_s: float,
+        *,
+        confirm_countermodel: ConfirmCountermodel,
+        relabel_certificate: RelabelCertificate,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.maxsize = maxsize
+        self._store: TTLCache | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer) if maxsize > 0 else None
+        )
+        self._lock = threading.Lock()
+        self._confirm = confirm_countermodel
+        self._relabel = relabel_certificate
+
+    def __len__(self) -> int:
+        with self._lock:
+            return 0 if self._store is None else len(self._store)
+
+    def get(self, kernel_hash: str, logic: str, formula: Formula) -> dict[str, Any] | None:
+        """An answer for `formula` (atoms named as the user named them), or None."""
+        if self._store is None:
+            return None
+        canon = canonical(formula)
+        with self._lock:
+            variants: tuple[_Variant, ...] = self._store.get((kernel_hash, logic, canon.text), ())
+        for variant in variants:
+            answer = self._adapt(variant, formula, canon)
+            if answer is not None:
+                return answer
+        return None
+
+    def put(self, kernel_hash: str, logic: str, formula: Formula, answer: dict[str, Any]) -> None:
+        """Store a verified proved/refuted answer; anything else is ignored."""
+        if self._store is None or not answer.get("verified"):
+            return
+        if answer.get("verdict") not in {"proved", "refuted"}:
+            return
+        canon = canonical(formula)
+        key = (kernel_hash, logic, canon.text)
+        variant = _Variant(formula, canon.atoms, copy.deepcopy(answer))
+        with self._lock:
+            old = tuple(v for v in self._store.get(key, ()) if v.formula != formula)
+            self._store[key] = (variant, *old)[:MAX_VARIANTS]
+
+    def _adapt(
+        self, variant: _Variant, formula: Formula, canon: Canonical
+    ) -> dict[str, Any] | None:
+        mapping = dict(zip(variant.atoms, canon.atoms, strict=True))
+        answer = copy.deepcopy(variant.answer)
+        if answer["verdict"] == "proved":
+            if rename(variant.formula, mapping) != formula:
+                return None
+            answer["certificate"] = self._relabel(answer["certificate"], variant.formula, formula)
+            return answer
+        model = answer["countermodel"]
+        model["valuation"] = {
+            world: sorted(mapping[a] for a in atoms if a in mapping)
+            for world, atoms in model["valuation"].items()
+        }
+        if not self._confirm(model, formula, answer["logic"]):
+            return None
+        return answer
