@@ -1,0 +1,90 @@
+"""Which kernel a PXLProver's pods must serve: the target kernel hash.
+
+The hash is always computed by `pxl_prover.kernel.hash_sources`, the one definition
+(DESIGN §4) the prover also reports, so a pod is ready exactly when it serves the
+kernel the operator rolled out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+from pxl_prover.kernel import REPO_KERNEL_DIR, hash_sources, kernel_files, kernel_hash
+
+KERNEL_MOUNT_PATH = "/etc/pxl/kernel"
+
+
+class KernelError(Exception):
+    """The target kernel cannot be determined; `reason` is a condition reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def configmap_name(spec: Mapping[str, Any]) -> str | None:
+    """The kernel ConfigMap a (defaulted) spec names, if any."""
+    ref = spec.get("kernel", {}).get("configMapRef") or {}
+    return ref.get("name") or None
+
+
+def configmap_sources(configmap: Mapping[str, Any]) -> dict[str, bytes]:
+    """The `.v` files of a ConfigMap (text `data` and base64 `binaryData`), keyed by file name."""
+    files = {
+        key: value.encode() for key, value in (configmap.get("data") or {}).items() if key.endswith(".v")
+    }
+    for key, value in (configmap.get("binaryData") or {}).items():
+        if key.endswith(".v"):
+            try:
+                files[key] = base64.b64decode(value, validate=True)
+            except binascii.Error as exc:
+                raise KernelError("KernelConfigMapInvalid", f"binaryData[{key}] is not base64") from exc
+    return files
+
+
+def builtin_kernel_hash() -> str:
+    """Hash of the kernel built into the prover image (the repository's coq/ folder)."""
+    if not REPO_KERNEL_DIR.is_dir() or not kernel_files(REPO_KERNEL_DIR):
+        raise KernelError(
+            "BuiltinKernelUnknown",
+            f"the operator cannot read the built-in kernel at {REPO_KERNEL_DIR}; "
+            "set spec.kernel.expectedHash to the hash the prover image reports",
+        )
+    return kernel_hash(REPO_KERNEL_DIR)
+
+
+def target_hash(
+    namespace: str, spec: Mapping[str, Any], configmap: Mapping[str, Any] | None
+) -> str:
+    """The kernel hash pods must serve, from the ConfigMap, the pinned hash, or the image.
+
+    `configmap` is the object the spec's configMapRef names (None when it does not exist).
+    """
+    ref = configmap_name(spec)
+    expected = spec.get("kernel", {}).get("expectedHash")
+    if ref is None:
+        return expected or builtin_kernel_hash()
+    if configmap is None:
+        raise KernelError(
+            "KernelConfigMapNotFound",
+            f"ConfigMap {namespace}/{ref} named by spec.kernel.configMapRef does not exist; "
+            "create it with the kernel's .v files as keys",
+        )
+    files = configmap_sources(configmap)
+    if not files:
+        raise KernelError(
+            "KernelConfigMapEmpty",
+            f"ConfigMap {namespace}/{ref} holds no .v files; add the kernel's .v files as keys",
+        )
+    actual = hash_sources(files)
+    if expected and expected != actual:
+        raise KernelError(
+            "KernelHashMismatch",
+            f"the .v files of ConfigMap {namespace}/{ref} hash to {actual}, but "
+            f"spec.kernel.expectedHash is {expected}; fix the ConfigMap or the pin",
+        )
+    return actual

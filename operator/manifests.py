@@ -1,0 +1,318 @@
+"""Every child of a PXLProver, built by pure functions of (name, namespace, spec, kernel hash).
+
+Pure builders make `pxl-operator render` show exactly what the operator would apply,
+and make the operator idempotent: the same inputs always give the same manifests, so
+applying them again changes nothing. Owner references are added by the caller, who
+knows the owner's uid; parent labels (e.g. Argo CD's tracking labels) are never copied.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from pxl_operator.kernel import KERNEL_MOUNT_PATH, configmap_name
+
+GROUP = "pxl.logos.dev"
+KERNEL_HASH_ANNOTATION = f"{GROUP}/kernel-hash"
+PROVER_LABEL = f"{GROUP}/prover"
+MANAGED_BY = "pxl-operator"
+HTTP_PORT = 8088
+CACHE_DIR = "/var/cache/pxl"
+RUN_AS_USER = 10001
+DEFAULT_RESOURCES: dict[str, Any] = {
+    "requests": {"cpu": "500m", "memory": "512Mi"},
+    "limits": {"memory": "2Gi"},
+}
+RATE_LIMIT_ANNOTATION = "nginx.ingress.kubernetes.io/limit-rps"
+
+Manifest = dict[str, Any]
+Spec = Mapping[str, Any]
+
+
+def selector_labels(name: str) -> dict[str, str]:
+    """Labels that pick this prover's pods (immutable in a Deployment: keep them minimal)."""
+    return {"app.kubernetes.io/name": "pxl-prover", PROVER_LABEL: name}
+
+
+def labels(name: str) -> dict[str, str]:
+    """Labels of every child; `app.kubernetes.io/instance` is left to GitOps tools."""
+    return {
+        **selector_labels(name),
+        "app.kubernetes.io/component": "prover",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+
+
+def _metadata(name: str, namespace: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": labels(name), **extra}
+
+
+def hmac_secret_name(name: str, spec: Spec) -> str:
+    """The Secret the pods read their HMAC key from: the user's, or the generated one."""
+    ref = spec["auth"].get("secretRef")
+    return ref["name"] if ref else f"{name}-hmac"
+
+
+def hmac_secret_key(spec: Spec) -> str:
+    ref = spec["auth"].get("secretRef")
+    return ref["key"] if ref else "hmac-key"
+
+
+def generates_hmac_secret(spec: Spec) -> bool:
+    """True when the operator owns the HMAC Secret (auth on and no secretRef given)."""
+    return bool(spec["auth"]["enabled"]) and not spec["auth"].get("secretRef")
+
+
+def hmac_secret(name: str, namespace: str, spec: Spec, key_value: str) -> Manifest:
+    """The generated HMAC Secret; created once, never patched (the key must not change)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(hmac_secret_name(name, spec), namespace),
+        "type": "Opaque",
+        "data": {hmac_secret_key(spec): base64.b64encode(key_value.encode()).decode()},
+    }
+
+
+def _env(name: str, spec: Spec, kernel_hash: str | None) -> list[dict[str, Any]]:
+    pool = spec["pool"]
+    env: list[dict[str, Any]] = [
+        {"name": "PXL_SERVER_PORT", "value": str(HTTP_PORT)},
+        {"name": "PXL_POOL_SIZE", "value": str(pool["size"])},
+        {"name": "PXL_CACHE_TTL", "value": str(pool["cacheTTLSeconds"])},
+        {"name": "PXL_CACHE_SIZE", "value": str(pool["cacheSize"])},
+        {"name": "PXL_CACHE_DIR", "value": CACHE_DIR},
+        {"name": "LOG_LEVEL", "value": spec["logLevel"]},
+        {"name": "ENABLE_HMAC_AUTH", "value": "true" if spec["auth"]["enabled"] else "false"},
+    ]
+    if spec["auth"]["enabled"]:
+        env.append(
+            {
+                "name": "HMAC_SECRET_KEY",
+                "valueFrom": {
+                    "secretKeyRef": {
+                        "name": hmac_secret_name(name, spec),
+                        "key": hmac_secret_key(spec),
+                    }
+                },
+            }
+        )
+    if kernel_hash:
+        env.append({"name": "PXL_EXPECTED_KERNEL_HASH", "value": kernel_hash})
+    if configmap_name(spec):
+        env.append({"name": "PXL_KERNEL_DIR", "value": KERNEL_MOUNT_PATH})
+    return env
+
+
+def _volumes(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    volumes: list[dict[str, Any]] = [
+        {"name": "cache", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "cache", "mountPath": CACHE_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    ref = configmap_name(spec)
+    if ref:
+        volumes.append({"name": "kernel", "configMap": {"name": ref}})
+        mounts.append({"name": "kernel", "mountPath": KERNEL_MOUNT_PATH, "readOnly": True})
+    return volumes, mounts
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 3,
+        "failureThreshold": failures,
+    }
+
+
+def pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
+    """The pod template; its kernel-hash annotation is what makes a kernel change roll."""
+    volumes, mounts = _volumes(spec)
+    annotations = {KERNEL_HASH_ANNOTATION: kernel_hash} if kernel_hash else {}
+    container = {
+        "name": "prover",
+        "image": spec["image"],
+        "imagePullPolicy": spec["imagePullPolicy"],
+        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
+        "env": _env(name, spec, kernel_hash),
+        "resources": dict(spec["resources"]) or DEFAULT_RESOURCES,
+        # Compiling the kernel at start can take a while: liveness waits for it.
+        "startupProbe": _probe("/health", 5, 60),
+        "livenessProbe": _probe("/health", 10, 3),
+        "readinessProbe": _probe("/ready", 5, 3),
+        "volumeMounts": mounts,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    return {
+        "metadata": {"labels": labels(name), "annotations": annotations},
+        "spec": {
+            "containers": [container],
+            "volumes": volumes,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": RUN_AS_USER,
+                "runAsGroup": RUN_AS_USER,
+                "fsGroup": RUN_AS_USER,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "terminationGracePeriodSeconds": 30,
+        },
+    }
+
+
+def deployment(name: str, namespace: str, spec: Spec, kernel_hash: str | None) -> Manifest:
+    """The prover Deployment; no `replicas` while an HPA owns scaling."""
+    rollout = spec["rollout"]
+    body: dict[str, Any] = {
+        "selector": {"matchLabels": selector_labels(name)},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": rollout["maxSurge"]},
+        },
+        "progressDeadlineSeconds": rollout["progressDeadlineSeconds"],
+        "revisionHistoryLimit": 5,
+        "template": pod_template(name, spec, kernel_hash),
+    }
+    if not spec["autoscaling"]["enabled"]:
+        body = {"replicas": spec["replicas"], **body}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(name, namespace),
+        "spec": body,
+    }
+
+
+def service(name: str, namespace: str) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(name, namespace),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(name),
+            "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def horizontal_pod_autoscaler(name: str, namespace: str, spec: Spec) -> Manifest:
+    scaling = spec["autoscaling"]
+    metrics = [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {
+                    "type": "Utilization",
+                    "averageUtilization": scaling["targetCPUUtilizationPercentage"],
+                },
+            },
+        }
+    ]
+    if scaling.get("targetMemoryUtilizationPercentage") is not None:
+        metrics.append(
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "memory",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": scaling["targetMemoryUtilizationPercentage"],
+                    },
+                },
+            }
+        )
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(name, namespace),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": scaling["minReplicas"],
+            "maxReplicas": scaling["maxReplicas"],
+            "metrics": metrics,
+        },
+    }
+
+
+def pod_disruption_budget(name: str, namespace: str, spec: Spec) -> Manifest:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _metadata(name, namespace),
+        "spec": {
+            "minAvailable": spec["podDisruptionBudget"]["minAvailable"],
+            "selector": {"matchLabels": selector_labels(name)},
+        },
+    }
+
+
+def ingress(name: str, namespace: str, spec: Spec) -> Manifest:
+    settings = spec["ingress"]
+    annotations = {RATE_LIMIT_ANNOTATION: str(settings["rateLimitRPS"])}
+    body: dict[str, Any] = {
+        "rules": [
+            {
+                "host": settings["host"],
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": name, "port": {"name": "http"}}},
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    if settings.get("className"):
+        body = {"ingressClassName": settings["className"], **body}
+    if settings.get("tlsSecretName"):
+        body["tls"] = [{"hosts": [settings["host"]], "secretName": settings["tlsSecretName"]}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _metadata(name, namespace, annotations=annotations),
+        "spec": body,
+    }
+
+
+def endpoint(name: str, namespace: str, spec: Spec) -> str:
+    """Where clients reach the fleet: the Ingress host if any, else the in-cluster Service."""
+    settings = spec["ingress"]
+    if settings["enabled"]:
+        scheme = "https" if settings.get("tlsSecretName") else "http"
+        return f"{scheme}://{settings['host']}"
+    return f"http://{name}.{namespace}.svc:{HTTP_PORT}"
+
+
+def children(name: str, namespace: str, spec: Spec, kernel_hash: str | None) -> list[Manifest]:
+    """Every child the spec asks for except the generated Secret, in apply order."""
+    result = [service(name, namespace), deployment(name, namespace, spec, kernel_hash)]
+    if spec["autoscaling"]["enabled"]:
+        result.append(horizontal_pod_autoscaler(name, namespace, spec))
+    result.append(pod_disruption_budget(name, namespace, spec))
+    if spec["ingress"]["enabled"]:
+        result.append(ingress(name, namespace, spec))
+    return result
+
+
+def optional_kinds(spec: Spec) -> dict[str, bool]:
+    """Children a spec may switch off, and whether it wants them now (absent ones get deleted)."""
+    return {
+        "HorizontalPodAutoscaler": bool(spec["autoscaling"]["enabled"]),
+        "Ingress": bool(spec["ingress"]["enabled"]),
+    }

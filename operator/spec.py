@@ -1,0 +1,276 @@
+"""A PXLProver spec with its defaults applied, or a list of what to fix.
+
+The API server applies the CRD's defaults and validation, but the operator must not
+trust that alone: `pxl-operator render` runs without a cluster, and a CRD installed
+from an older release may let through what this code cannot build. So the same
+defaults live here (a test keeps them equal to the CRD's), and every problem is
+reported at once with the field path and what a valid value looks like.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_IMAGE = "ghcr.io/logos-pxl/pxl-prover:0.1.0"
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# Mirrors the `default:` values of crds/pxlprover.yaml (tests/test_operator_crd.py checks it).
+DEFAULTS: dict[str, Any] = {
+    "image": DEFAULT_IMAGE,
+    "imagePullPolicy": "IfNotPresent",
+    "replicas": 2,
+    "autoscaling": {
+        "enabled": False,
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "targetCPUUtilizationPercentage": 70,
+    },
+    "pool": {"size": 5, "cacheTTLSeconds": 300, "cacheSize": 1000},
+    "kernel": {},
+    "auth": {"enabled": False},
+    "ingress": {"enabled": False, "rateLimitRPS": 20},
+    "resources": {},
+    "rollout": {"progressDeadlineSeconds": 600, "maxSurge": "25%", "autoRollback": True},
+    "podDisruptionBudget": {"minAvailable": 1},
+    "logLevel": "INFO",
+}
+SECRET_REF_DEFAULTS: dict[str, Any] = {"key": "hmac-key"}
+
+# The schema's shape: which keys each object may hold (None = free-form, checked elsewhere).
+KNOWN_FIELDS: dict[str, Any] = {
+    "image": None,
+    "imagePullPolicy": None,
+    "replicas": None,
+    "autoscaling": {
+        "enabled": None,
+        "minReplicas": None,
+        "maxReplicas": None,
+        "targetCPUUtilizationPercentage": None,
+        "targetMemoryUtilizationPercentage": None,
+    },
+    "pool": {"size": None, "cacheTTLSeconds": None, "cacheSize": None},
+    "kernel": {"configMapRef": {"name": None}, "expectedHash": None},
+    "auth": {"enabled": None, "secretRef": {"name": None, "key": None}},
+    "ingress": {
+        "enabled": None,
+        "host": None,
+        "className": None,
+        "tlsSecretName": None,
+        "rateLimitRPS": None,
+    },
+    "resources": {"limits": None, "requests": None, "claims": None},
+    "rollout": {"progressDeadlineSeconds": None, "maxSurge": None, "autoRollback": None},
+    "podDisruptionBudget": {"minAvailable": None},
+    "logLevel": None,
+}
+
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+KERNEL_HASH = re.compile(r"^[0-9a-f]{64}$")
+PERCENT = re.compile(r"^(\d+)%$")
+QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
+
+
+class SpecError(ValueError):
+    """The spec cannot be built; `problems` says, per field, what to fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _merge_defaults(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(dict(defaults))
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge_defaults(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def with_defaults(spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The spec as the API server would store it after applying the CRD's defaults."""
+    merged = _merge_defaults(DEFAULTS, spec or {})
+    secret_ref = merged["auth"].get("secretRef")
+    if isinstance(secret_ref, Mapping):
+        merged["auth"]["secretRef"] = _merge_defaults(SECRET_REF_DEFAULTS, secret_ref)
+    return merged
+
+
+def _unknown_fields(value: Any, shape: Mapping[str, Any], path: str) -> list[str]:
+    if not isinstance(value, Mapping):
+        return [f"{path}: must be an object"]
+    problems = []
+    for key, item in value.items():
+        if key not in shape:
+            problems.append(f"{path}.{key}: unknown field (known: {', '.join(shape)})")
+        elif isinstance(shape[key], Mapping) and item is not None:
+            problems.extend(_unknown_fields(item, shape[key], f"{path}.{key}"))
+    return problems
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Checker:
+    """Collects problems so that one round trip tells the user everything to fix."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"spec.{path}: {message}")
+
+    def integer(self, path: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+        if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            self.fail(path, f"must be an integer of at least {minimum}{upper}, got {value!r}")
+
+    def boolean(self, path: str, value: Any) -> None:
+        if not isinstance(value, bool):
+            self.fail(path, f"must be true or false, got {value!r}")
+
+    def choice(self, path: str, value: Any, choices: tuple[str, ...]) -> None:
+        if value not in choices:
+            self.fail(path, f"must be one of {', '.join(choices)}, got {value!r}")
+
+    def pattern(self, path: str, value: Any, regex: re.Pattern[str], what: str) -> None:
+        if not isinstance(value, str) or not regex.match(value):
+            self.fail(path, f"must be {what}, got {value!r}")
+
+    def int_or_percent(self, path: str, value: Any, minimum: int) -> None:
+        match = PERCENT.match(value) if isinstance(value, str) else None
+        number = value if _is_int(value) else int(match.group(1)) if match else None
+        if number is None or number < minimum or (match is not None and number > 100):
+            self.fail(path, f"must be an integer or a percentage like '25%' of at least {minimum}")
+
+
+def _check_resources(check: _Checker, resources: Any) -> None:
+    if not isinstance(resources, Mapping):
+        return
+    for part in ("limits", "requests"):
+        amounts = resources.get(part)
+        if amounts is None:
+            continue
+        if not isinstance(amounts, Mapping):
+            check.fail(f"resources.{part}", "must map resource names to quantities")
+            continue
+        for resource, quantity in amounts.items():
+            text = str(quantity) if _is_int(quantity) or isinstance(quantity, float) else quantity
+            check.pattern(
+                f"resources.{part}.{resource}", text, QUANTITY, "a quantity like 500m or 1Gi"
+            )
+
+
+def resolve(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The spec with defaults applied, validated; raises SpecError listing every problem."""
+    check = _Checker()
+    if not isinstance(name, str) or not DNS_LABEL.match(name):
+        check.problems.append(
+            f"metadata.name: {name!r} must be a DNS label (lowercase letters, digits and '-', "
+            "starting with a letter, at most 63 characters) because it names the Service"
+        )
+    if spec is not None and not isinstance(spec, Mapping):
+        raise SpecError(["spec: must be an object"])
+    unknown = _unknown_fields(spec or {}, KNOWN_FIELDS, "spec")
+    if unknown:
+        raise SpecError(check.problems + unknown)
+    s = with_defaults(spec)
+
+    if not isinstance(s["image"], str) or not s["image"].strip():
+        check.fail("image", "must name a container image, e.g. " + DEFAULT_IMAGE)
+    check.choice("imagePullPolicy", s["imagePullPolicy"], PULL_POLICIES)
+    check.integer("replicas", s["replicas"], 1)
+    check.choice("logLevel", s["logLevel"], LOG_LEVELS)
+
+    scaling = s["autoscaling"]
+    check.boolean("autoscaling.enabled", scaling["enabled"])
+    check.integer("autoscaling.minReplicas", scaling["minReplicas"], 1)
+    check.integer("autoscaling.maxReplicas", scaling["maxReplicas"], 1)
+    if (
+        _is_int(scaling["minReplicas"])
+        and _is_int(scaling["maxReplicas"])
+        and scaling["minReplicas"] > scaling["maxReplicas"]
+    ):
+        check.fail(
+            "autoscaling",
+            f"minReplicas ({scaling['minReplicas']}) must not exceed "
+            f"maxReplicas ({scaling['maxReplicas']})",
+        )
+    check.integer(
+        "autoscaling.targetCPUUtilizationPercentage",
+        scaling["targetCPUUtilizationPercentage"],
+        1,
+    )
+    if scaling.get("targetMemoryUtilizationPercentage") is not None:
+        check.integer(
+            "autoscaling.targetMemoryUtilizationPercentage",
+            scaling["targetMemoryUtilizationPercentage"],
+            1,
+        )
+
+    pool = s["pool"]
+    check.integer("pool.size", pool["size"], 1)
+    check.integer("pool.cacheTTLSeconds", pool["cacheTTLSeconds"], 0)
+    check.integer("pool.cacheSize", pool["cacheSize"], 0)
+
+    kernel = s["kernel"]
+    if kernel.get("configMapRef") is not None:
+        check.pattern(
+            "kernel.configMapRef.name",
+            kernel["configMapRef"].get("name"),
+            DNS_SUBDOMAIN,
+            "the name of a ConfigMap in this namespace",
+        )
+    if kernel.get("expectedHash") is not None:
+        check.pattern(
+            "kernel.expectedHash",
+            kernel["expectedHash"],
+            KERNEL_HASH,
+            "64 lowercase hex digits (the kernel hash `pxl-prover` reports)",
+        )
+
+    auth = s["auth"]
+    check.boolean("auth.enabled", auth["enabled"])
+    if auth.get("secretRef") is not None:
+        check.pattern(
+            "auth.secretRef.name",
+            auth["secretRef"].get("name"),
+            DNS_SUBDOMAIN,
+            "the name of a Secret in this namespace",
+        )
+        check.pattern(
+            "auth.secretRef.key", auth["secretRef"]["key"], SECRET_KEY, "a Secret data key"
+        )
+
+    ingress = s["ingress"]
+    check.boolean("ingress.enabled", ingress["enabled"])
+    if ingress["enabled"] is True and not ingress.get("host"):
+        check.fail("ingress.host", "is required when ingress.enabled is true")
+    elif ingress.get("host") is not None:
+        check.pattern("ingress.host", ingress["host"], HOSTNAME, "a DNS host name")
+    for field in ("className", "tlsSecretName"):
+        if ingress.get(field) is not None:
+            check.pattern(f"ingress.{field}", ingress[field], DNS_SUBDOMAIN, "a resource name")
+    check.integer("ingress.rateLimitRPS", ingress["rateLimitRPS"], 1)
+
+    _check_resources(check, s["resources"])
+
+    rollout = s["rollout"]
+    check.integer("rollout.progressDeadlineSeconds", rollout["progressDeadlineSeconds"], 1)
+    # maxUnavailable is 0, and Kubernetes rejects maxSurge 0 with it: nothing could roll.
+    check.int_or_percent("rollout.maxSurge", rollout["maxSurge"], 1)
+    check.boolean("rollout.autoRollback", rollout["autoRollback"])
+    check.int_or_percent("podDisruptionBudget.minAvailable", s["podDisruptionBudget"]["minAvailable"], 0)
+
+    if check.problems:
+        raise SpecError(check.problems)
+    return s
