@@ -48,7 +48,7 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   status is a subresource. `update` on pxlprovers/finalizers is what the
   OwnerReferencesPermissionEnforcement admission plugin demands before children may
   carry blockOwnerDeletion owner references (kopf.adopt sets them).
-- Children are created and merge-patched; optional ones (HPA, Ingress, PDB) are
+- Children are created and merge-patched; the optional ones (HPA, Ingress) are
   deleted when the spec turns them off. Deployments are watched for rollout progress.
 - Secrets: the HMAC key is created once and read; never listed, watched or deleted.
 - ConfigMaps: kernel sources are read and watched, never written.
@@ -81,7 +81,7 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   verbs: [get, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [get, create, patch, delete]
+  verbs: [get, create, patch]
 - apiGroups: [""]
   resources: [secrets]
   verbs: [create, get, patch]

@@ -45,9 +45,5 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{- define "pxl-prover.hmacSecretKey" -}}
-{{- if .Values.auth.existingSecret }}
-{{- .Values.auth.existingSecretKey }}
-{{- else -}}
-hmac-secret-key
-{{- end }}
+{{- .Values.auth.secretKey | default "hmac-key" }}
 {{- end }}
