@@ -30,7 +30,14 @@ Rules (what each adds, and when the checker accepts it):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top
+from .formula import Box as FBox
+from .formula import Dia as FDia
+from .logics import Logic
+from .syntax import atoms, to_ascii
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +112,215 @@ class Eucl:
 Tableau = (
     Close | CloseBot | AndRule | OrRule | BoxRule | DiaRule | Refl | Serial | Sym | Trans | Eucl
 )
+
+
+# ---------------------------------------------------------------------------
+# Rendering to Coq, and the shape a certificate must have to be handed to Coq.
+
+THEOREM = "pxl_goal"
+IMPORT = "From PXL Require Import Tableau."
+CAST = "vm_cast_no_check (eq_refl true)."
+
+_FORM_CTOR = {
+    Atom: "Var",
+    Top: "FTop",
+    Bot: "FBot",
+    Not: "Neg",
+    And: "Conj",
+    Or: "Disj",
+    Implies: "Impl",
+    Iff: "Equiv",
+    FBox: "Box",
+    FDia: "Dia",
+}
+_TAB_CTOR = {
+    Close: "TClose",
+    CloseBot: "TBot",
+    AndRule: "TAnd",
+    OrRule: "TOr",
+    BoxRule: "TBox",
+    DiaRule: "TDia",
+    Refl: "TRefl",
+    Serial: "TSerial",
+    Sym: "TSym",
+    Trans: "TTrans",
+    Eucl: "TEucl",
+}
+# Identifiers a certificate's terms may contain: the kernel's constructors, nothing else.
+# With this, what a proof rests on is exactly what its `tableau_<logic>` lemma rests on.
+TERM_IDENTIFIERS = frozenset(_FORM_CTOR.values()) | frozenset(_TAB_CTOR.values())
+_LOGIC_NAMES = "K|T|D|B|S4|S5|KD45"
+_STATEMENT = re.compile(rf"^Theorem (\w+) : valid_({_LOGIC_NAMES}) (.+)$", re.S)
+_APPLY = re.compile(rf"^apply \(tableau_({_LOGIC_NAMES}) _ (.+)\)$", re.S)
+_TERM_TOKENS = re.compile(r"[A-Za-z_][A-Za-z0-9_']*|\d+|[()]|\s+|.", re.S)
+
+
+class CertificateFormatError(ValueError):
+    """The text is not a certificate of the shape PXL produces and checks."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A certificate read back: its logic, the lemma it applies and its Coq sentences."""
+
+    logic: str
+    lemma: str
+    sentences: tuple[str, ...]
+
+
+def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
+    """The kernel term of a formula (iterative: goals nest thousands deep)."""
+    out: list[str] = []
+    stack: list[Formula | str] = [goal]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        if isinstance(item, Atom):
+            out.append(f"Var {numbering[item.name]}")
+            continue
+        ctor = _FORM_CTOR[type(item)]
+        if isinstance(item, Top | Bot):
+            out.append(ctor)
+            continue
+        children = (item.arg,) if isinstance(item, Not | FBox | FDia) else (item.left, item.right)
+        out.append(ctor)
+        for child in reversed(children):
+            if isinstance(child, Top | Bot):
+                stack.extend([child, " "])
+            else:
+                stack.extend([")", child, " ("])
+    return "".join(out)
+
+
+def _tab_term(tree: Tableau) -> str:
+    """The kernel term of a tableau, absolute indices turned relative (0 = newest)."""
+    out: list[str] = []
+    stack: list[tuple[Tableau, int, int] | str] = [(tree, 1, 0)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        node, entries, rels = item
+
+        def e(index: int, n: int = entries) -> int:
+            if not 0 <= index < n:
+                raise ValueError(f"entry index {index} out of range ({n} entries)")
+            return n - 1 - index
+
+        def r(index: int, n: int = rels) -> int:
+            if not 0 <= index < n:
+                raise ValueError(f"relation index {index} out of range ({n} relations)")
+            return n - 1 - index
+
+        ctor = _TAB_CTOR[type(node)]
+        match node:
+            case Close(i, j):
+                out.append(f"{ctor} {e(i)} {e(j)}")
+                continue
+            case CloseBot(i):
+                out.append(f"{ctor} {e(i)}")
+                continue
+            case OrRule(i, left, right):
+                out.append(f"{ctor} {e(i)}")
+                stack.extend(
+                    [")", (right, entries + 1, rels), ") (", (left, entries + 1, rels), " ("]
+                )
+                continue
+            case AndRule(i, then):
+                args, child = [e(i)], (then, entries + 2, rels)
+            case BoxRule(i, k, then):
+                args, child = [e(i), r(k)], (then, entries + 1, rels)
+            case DiaRule(i, then):
+                args, child = [e(i)], (then, entries + 1, rels + 1)
+            case Refl(w, then) | Serial(w, then):
+                args, child = [w], (then, entries, rels + 1)
+            case Sym(k, then):
+                args, child = [r(k)], (then, entries, rels + 1)
+            case Trans(k1, k2, then) | Eucl(k1, k2, then):
+                args, child = [r(k1), r(k2)], (then, entries, rels + 1)
+            case _:
+                raise TypeError(f"not a tableau rule: {node!r}")
+        out.append(" ".join([ctor, *map(str, args)]))
+        stack.extend([")", child, " ("])
+    return "".join(out)
+
+
+def _comment(text: str) -> str:
+    """Text made safe to sit inside a Coq comment."""
+    return text.replace("(*", "( *").replace("*)", "* )")
+
+
+def render(goal: Formula, logic: Logic, tree: Tableau, *, goal_text: str | None = None) -> str:
+    """Coq source stating `valid_<logic> goal` and proving it with the kernel's checker.
+
+    Atoms are numbered by first occurrence, so goals equal up to renaming atoms get the
+    same Coq text; the legend in the comment maps numbers back to names.
+    """
+    names = atoms(goal)
+    numbering = {name: index for index, name in enumerate(names)}
+    legend = ", ".join(f"{index} = {name}" for index, name in enumerate(names)) or "none"
+    shown = goal_text if goal_text is not None else to_ascii(goal)
+    if len(shown) > 200:
+        shown = shown[:200] + " ..."
+    return "\n".join(
+        [
+            f"(* PXL certificate: {logic.name}-validity of {_comment(shown)} *)",
+            f"(* atoms: {_comment(legend)} *)",
+            IMPORT,
+            "",
+            f"Theorem {THEOREM} : {logic.coq_name} ({_form_term(goal, numbering)}).",
+            "Proof.",
+            f"  apply (tableau_{logic.name} _ ({_tab_term(tree)})).",
+            f"  {CAST}",
+            "Qed.",
+            "",
+        ]
+    )
+
+
+def _closed_term(term: str) -> bool:
+    """True when a term mentions nothing but kernel constructors and numerals."""
+    depth = 0
+    for token in _TERM_TOKENS.findall(term):
+        if token.isspace() or token.isdigit():
+            continue
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif token not in TERM_IDENTIFIERS:
+            return False
+    return depth == 0
+
+
+def read(source: str, theorem: str = THEOREM) -> Shape:
+    """Read a certificate back into Coq sentences, refusing anything but PXL's own shape:
+    the import, `Theorem <theorem> : valid_L <closed term>.`, `Proof.`,
+    `apply (tableau_L _ <closed term>).`, the VM cast, `Qed.`"""
+    body = re.sub(r"\(\*.*?\*\)", " ", source, flags=re.S)
+    parts = [" ".join(p.split()) for p in re.split(r"\.(?=\s|$)", body)]
+    parts = [p for p in parts if p]
+    expected = 6
+    if len(parts) != expected or parts[0] + "." != IMPORT:
+        raise CertificateFormatError(
+            "a certificate is: the import, the theorem, Proof, apply, the VM cast, Qed"
+        )
+    statement = _STATEMENT.match(parts[1])
+    applied = _APPLY.match(parts[3])
+    if statement is None or statement.group(1) != theorem:
+        raise CertificateFormatError(
+            f"the certificate must state `Theorem {theorem} : valid_L ...`"
+        )
+    if parts[2] != "Proof" or parts[5] != "Qed" or parts[4] + "." != CAST:
+        raise CertificateFormatError("the certificate's proof must be the checker's VM cast")
+    if applied is None or applied.group(1) != statement.group(2):
+        raise CertificateFormatError("the certificate must apply the tableau lemma of its logic")
+    if not (_closed_term(statement.group(3)) and _closed_term(applied.group(2))):
+        raise CertificateFormatError("certificate terms may contain only kernel constructors")
+    logic = statement.group(2)
+    return Shape(logic, f"tableau_{logic}", tuple(p + "." for p in parts[1:]))

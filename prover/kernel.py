@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_KERNEL_DIR = Path(__file__).resolve().parent.parent / "coq"
@@ -38,4 +43,160 @@ def kernel_hash(kernel_dir: str | os.PathLike[str]) -> str:
     root = Path(kernel_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"kernel folder not found: {root}")
-    return hash_sources({p.relative_to(root).as_posix(): p.read_bytes() for p in kernel_files(root)})
+    return hash_sources(
+        {p.relative_to(root).as_posix(): p.read_bytes() for p in kernel_files(root)}
+    )
+
+
+# The axioms the kernel uses on purpose (listed in coq/README.md). A certificate whose
+# `Print Assumptions` names anything else is rejected.
+DECLARED_AXIOMS: frozenset[str] = frozenset({"Classical_Prop.classic"})
+
+# The kernel's logical name and the module certificates import.
+LOGICAL_NAME = "PXL"
+CERTIFICATE_MODULE = "Tableau"
+
+
+class KernelBuildError(RuntimeError):
+    """The kernel's sources did not compile; the message carries coqc's complaint."""
+
+
+@dataclass(frozen=True)
+class CompiledKernel:
+    """A kernel compiled into a writable cache folder, ready for coqtop to load."""
+
+    source_dir: Path
+    build_dir: Path
+    hash: str
+
+    @property
+    def load_args(self) -> list[str]:
+        return ["-Q", str(self.build_dir), LOGICAL_NAME]
+
+
+def default_kernel_dir() -> Path:
+    """`PXL_KERNEL_DIR` when set (e.g. a mounted ConfigMap), else the repository's `coq/`."""
+    configured = os.environ.get("PXL_KERNEL_DIR")
+    return Path(configured) if configured else REPO_KERNEL_DIR
+
+
+def default_cache_root() -> Path:
+    """`PXL_CACHE_DIR` when set, else `~/.cache/pxl`; compiled kernels live under it."""
+    configured = os.environ.get("PXL_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pxl"
+
+
+def _compile_order(build_dir: Path, names: list[str]) -> list[str]:
+    """Order the kernel files so that each comes after the files it requires (via coqdep)."""
+    out = subprocess.run(
+        ["coqdep", "-Q", ".", LOGICAL_NAME, *names],
+        cwd=build_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    deps: dict[str, set[str]] = {name: set() for name in names}
+    for line in out.stdout.splitlines():
+        target, _, requires = line.partition(":")
+        vo = target.split()[0] if target.split() else ""
+        if not vo.endswith(".vo"):
+            continue
+        source = vo[: -len(".vo")] + ".v"
+        if source in deps:
+            deps[source] = {
+                r[: -len(".vo")] + ".v"
+                for r in requires.split()
+                if r.endswith(".vo") and r[: -len(".vo")] + ".v" in deps and r != vo
+            }
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(names):
+        ready = sorted(n for n in names if n not in done and deps[n] <= done)
+        if not ready:
+            raise KernelBuildError(f"kernel files require each other in a cycle: {sorted(deps)}")
+        order.extend(ready)
+        done.update(ready)
+    return order
+
+
+def build_kernel(
+    source_dir: str | os.PathLike[str] | None = None,
+    cache_root: str | os.PathLike[str] | None = None,
+) -> CompiledKernel:
+    """Compile the kernel's `.v` files into `<cache_root>/kernels/<hash>`, reusing a finished build.
+
+    The source folder may be read-only (a mounted ConfigMap): files are copied into a
+    temporary folder, compiled there with coqc, and renamed into place only when every
+    file compiled, so a half-built kernel is never loaded.
+    """
+    source = Path(source_dir) if source_dir is not None else default_kernel_dir()
+    digest = kernel_hash(source)
+    files = kernel_files(source)
+    if not files:
+        raise KernelBuildError(f"no .v files in kernel folder {source}")
+    root = Path(cache_root) if cache_root is not None else default_cache_root()
+    target = root / "kernels" / digest
+    if (target / ".complete").exists():
+        return CompiledKernel(source, target, digest)
+    if shutil.which("coqc") is None:
+        raise KernelBuildError(
+            "coqc not found: install Coq 8.16 (Debian/Ubuntu: apt-get install coq)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=target.parent))
+    try:
+        names = []
+        for path in files:
+            rel = path.relative_to(source).as_posix()
+            (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, scratch / rel)
+            names.append(rel)
+        for name in _compile_order(scratch, names):
+            done = subprocess.run(
+                ["coqc", "-q", "-Q", ".", LOGICAL_NAME, name],
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise KernelBuildError(
+                    f"coqc failed on {name}:\n{(done.stdout + done.stderr).strip()}"
+                )
+        (scratch / ".complete").write_text(digest + "\n")
+        try:
+            scratch.rename(target)
+        except OSError:
+            if not (target / ".complete").exists():
+                raise
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    return CompiledKernel(source, target, digest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pxl_prover.kernel build [DIR]`: compile a kernel (used by scripts/setup.sh)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pxl_prover.kernel")
+    parser.add_argument("command", choices=["build", "hash"])
+    parser.add_argument("directory", nargs="?", default=None)
+    args = parser.parse_args(argv)
+    source = Path(args.directory) if args.directory else default_kernel_dir()
+    if args.command == "hash":
+        print(kernel_hash(source))
+        return 0
+    try:
+        kernel = build_kernel(source)
+    except (KernelBuildError, FileNotFoundError) as exc:
+        print(f"kernel build failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"kernel {kernel.hash} compiled in {kernel.build_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The pipeline, in the one direction data flows: text → formula → search → certificate →
+Coq check → answer.
+
+The search is untrusted. A `proved` verdict is issued only after a Coq session with the
+reported kernel accepted the certificate and it rests on no undeclared axiom; a
+`refuted` verdict only after the independent evaluator confirmed the countermodel
+(frame conditions and the goal false at the named world). Anything else is `unknown`,
+with the limit or failure named.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any, Protocol
+
+from . import certificate, evaluator, tableau
+from .formula import Formula
+from .logics import Logic, get_logic
+from .sessions import CheckResult, SessionError
+from .syntax import Limits, parse, to_ascii
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_MS = 10_000
+MAX_TIMEOUT_MS = 600_000
+DEFAULT_NODE_BUDGET = 2_000_000
+
+PROOF_METHOD = {
+    "proved": "tableau certificate checked by Coq (reflection)",
+    "refuted": "Kripke countermodel checked by an independent evaluator",
+    "unknown": "none",
+}
+
+# Goals whose verdicts are known from the textbook: the start-up canary proves and
+# refutes them on the loaded kernel, touching every logic's lemma once.
+CANARY: tuple[tuple[str, str, str], ...] = (
+    ("BOX(A -> A)", "K", "proved"),
+    ("BOX A -> A", "K", "refuted"),
+    ("BOX A -> A", "T", "proved"),
+    ("BOX A -> DIA A", "D", "proved"),
+    ("A -> BOX DIA A", "B", "proved"),
+    ("BOX A -> BOX BOX A", "S4", "proved"),
+    ("DIA A -> BOX DIA A", "S4", "refuted"),
+    ("DIA A -> BOX DIA A", "S5", "proved"),
+    ("DIA A -> BOX A", "S5", "refuted"),
+    ("DIA A -> BOX DIA A", "KD45", "proved"),
+)
+
+
+class Checker(Protocol):
+    """What the engine needs from Coq: a session, or a pool of them."""
+
+    kernel_hash: str
+
+    def check(self, source: str, theorem: str, timeout_s: float) -> CheckResult: ...
+
+
+class Prover:
+    """Decides goals and returns DESIGN §5 answer objects; thread-safe if its checker is."""
+
+    def __init__(
+        self,
+        checker: Checker,
+        *,
+        limits: Limits | None = None,
+        default_timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        node_budget: int = DEFAULT_NODE_BUDGET,
+    ) -> None:
+        self.checker = checker
+        self.limits = limits
+        self.default_timeout_ms = default_timeout_ms
+        self.node_budget = node_budget
+
+    @property
+    def kernel_hash(self) -> str:
+        return self.checker.kernel_hash
+
+    def prove(
+        self, goal: str, logic: str | None = None, timeout_ms: int | None = None
+    ) -> dict[str, Any]:
+        """Decide `goal` in `logic`; raises ParseError / UnknownLogic / ValueError on bad input."""
+        started = time.monotonic()
+        chosen = get_logic(logic)
+        budget_ms = self._budget(timeout_ms)
+        formula = parse(goal, self.limits)
+        answer = self.decide(formula, chosen, budget_ms, started)
+        answer["goal"] = goal
+        answer["latency_ms"] = round((time.monotonic() - started) * 1000, 3)
+        return answer
+
+    def _budget(self, timeout_ms: int | None) -> int:
+        if timeout_ms is None:
+            return self.default_timeout_ms
+        if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
+            raise ValueError("timeout_ms must be an integer number of milliseconds")
+        if not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
+            raise ValueError(f"timeout_ms must be between 1 and {MAX_TIMEOUT_MS}")
+        return timeout_ms
+
+    def decide(
+        self, formula: Formula, logic: Logic, budget_ms: int, started: float | None = None
+    ) -> dict[str, Any]:
+        """Search, then check what the search found; never more trust than the check gives."""
+        started = time.monotonic() if started is None else started
+        deadline = started + budget_ms / 1000
+        answer: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "logic": logic.name,
+            "normalized": to_ascii(formula),
+            "kernel_hash": self.kernel_hash,
+        }
+        try:
+            found = tableau.search(formula, logic, deadline=deadline, node_budget=self.node_budget)
+        except (MemoryError, RecursionError) as exc:
+            return self._unknown(
+                answer, "memory", f"the search ran out of memory: {type(exc).__name__}"
+            )
+        searched = time.monotonic()
+        answer["timings_ms"] = {"search": round((searched - started) * 1000, 3)}
+        if isinstance(found, tableau.Unknown):
+            return self._unknown(answer, found.reason, found.detail, budget_ms=budget_ms)
+        if isinstance(found, tableau.Refutation):
+            model = found.model
+            if not evaluator.confirm(model, formula, logic):
+                log.error(
+                    "search produced a countermodel the evaluator rejects: %s", answer["normalized"]
+                )
+                return self._unknown(answer, "check_failed", "the countermodel did not check")
+            answer["timings_ms"]["check"] = round((time.monotonic() - searched) * 1000, 3)
+            return self._verdict(answer, "refuted", countermodel=model.to_json())
+        source = certificate.render(formula, logic, found.tree)
+        try:
+            result = self.checker.check(
+                source, certificate.THEOREM, max(deadline - time.monotonic(), 0.5)
+            )
+        except SessionError as exc:
+            return self._unknown(answer, "time" if "within" in str(exc) else "checker", str(exc))
+        answer["timings_ms"]["check"] = round(result.elapsed_ms, 3)
+        if not result.accepted:
+            log.error(
+                "Coq rejected a certificate for %s: %s", answer["normalized"][:200], result.message
+            )
+            return self._unknown(
+                answer, "check_failed", f"Coq rejected the certificate: {result.message}"
+            )
+        answer["assumptions"] = list(result.assumptions)
+        return self._verdict(answer, "proved", certificate=source)
+
+    @staticmethod
+    def _verdict(answer: dict[str, Any], verdict: str, **payload: Any) -> dict[str, Any]:
+        answer.update(
+            verdict=verdict,
+            verified=True,
+            ok=verdict == "proved",
+            proof_method=PROOF_METHOD[verdict],
+        )
+        answer.update(payload)
+        return answer
+
+    @staticmethod
+    def _unknown(answer: dict[str, Any], reason: str, detail: str, **extra: Any) -> dict[str, Any]:
+        answer.update(
+            verdict="unknown", verified=False, ok=False, proof_method=PROOF_METHOD["unknown"]
+        )
+        answer["limits"] = {"reason": reason, "detail": detail, **extra}
+        return answer
+
+    def canary(self) -> list[str]:
+        """Prove and refute the textbook goals on this kernel; the problems found (none = pass)."""
+        problems = []
+        for goal, logic, expected in CANARY:
+            try:
+                answer = self.prove(goal, logic, timeout_ms=60_000)
+            except Exception as exc:  # noqa: BLE001 - a canary reports, it does not crash
+                problems.append(f"{goal} in {logic}: {type(exc).__name__}: {exc}")
+                continue
+            if answer["verdict"] != expected or not answer["verified"]:
+                detail = answer.get("limits", {}).get("detail", "")
+                got = f"got {answer['verdict']} {detail}".strip()
+                problems.append(f"{goal} in {logic}: expected {expected}, {got}")
+        return problems

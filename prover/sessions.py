@@ -1,0 +1,196 @@
+"""Long-lived Coq sessions: one coqtop process with the PXL kernel loaded, reused per check.
+
+Starting Coq and loading the kernel costs far more than checking a certificate, so a
+session loads the kernel once, checks a certificate sentence by sentence and then
+returns to the kernel-loaded state with `BackTo`, ready for the next one.
+
+What a proof rests on is checked, not assumed: `certificate.read` admits only proofs
+of the form `apply (tableau_L _ t)` + VM cast with `t` built from kernel constructors
+alone, so the proof's axioms are exactly those of the lemma `tableau_L`, which Coq
+reports with `Print Assumptions` (asked once per kernel and logic: the answer
+cannot change while the kernel does not, and the command walks every opaque proof the
+lemma depends on, which costs a few hundred milliseconds). A session that errors in a way it cannot
+recover from, hangs past its timeout, or dies is closed; its owner replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import resource
+import time
+from dataclasses import dataclass
+
+import pexpect
+from pexpect.popen_spawn import PopenSpawn
+
+from . import certificate
+from .kernel import CERTIFICATE_MODULE, DECLARED_AXIOMS, LOGICAL_NAME, CompiledKernel
+
+# (kernel hash, lemma) -> the axioms Coq reports for the lemma; shared by all sessions.
+_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {}
+
+PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|[^|]*\| \d+ < </prompt>")
+IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {CERTIFICATE_MODULE}"
+START_TIMEOUT_S = 60.0
+
+
+class SessionError(RuntimeError):
+    """The session can no longer be used; its owner must replace it."""
+
+
+class SessionDied(SessionError):
+    """The coqtop process exited (crash, OOM kill, signal)."""
+
+
+class SessionTimeout(SessionError):
+    """Coq did not answer within the time allowed; the process was killed."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    accepted: bool
+    assumptions: tuple[str, ...]
+    message: str
+    elapsed_ms: float
+
+
+def parse_assumptions(output: str) -> tuple[str, ...]:
+    """Names listed by `Print Assumptions` (empty when closed under the global context)."""
+    if "Closed under the global context" in output:
+        return ()
+    names: list[str] = []
+    for line in output.splitlines():
+        match = re.match(r"^([A-Za-z_][\w.']*) :", line)
+        if match:
+            names.append(match.group(1))
+    return tuple(names)
+
+
+def _limit_memory(limit_mb: int | None):
+    def apply() -> None:
+        if limit_mb:
+            size = limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    return apply
+
+
+class CoqSession:
+    """One coqtop process with the kernel loaded. Not thread-safe: one check at a time."""
+
+    def __init__(self, kernel: CompiledKernel, *, memory_limit_mb: int | None = None) -> None:
+        self.kernel = kernel
+        self.kernel_hash = kernel.hash
+        self.uses = 0
+        self._proc = PopenSpawn(
+            ["coqtop", "-emacs", "-quiet", *kernel.load_args],
+            encoding="utf-8",
+            codec_errors="replace",
+            timeout=START_TIMEOUT_S,
+            preexec_fn=_limit_memory(memory_limit_mb),
+        )
+        self.pid: int = self._proc.pid
+        self._closed = False
+        self._state = self._wait(START_TIMEOUT_S)[1]
+        output, self._state = self._run(IMPORT_SENTENCE + ".", START_TIMEOUT_S)
+        if "Error" in output:
+            self.close()
+            raise SessionError(f"the kernel did not load: {output.strip()}")
+
+    def alive(self) -> bool:
+        return not self._closed and self._proc.proc.poll() is None
+
+    def close(self) -> None:
+        """End the coqtop process (politely, then by force)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._proc.sendeof()
+            self._proc.proc.wait(timeout=1)
+        except Exception:
+            self._proc.kill(9)
+            self._proc.proc.wait(timeout=5)
+
+    def _wait(self, timeout_s: float) -> tuple[str, int]:
+        try:
+            self._proc.expect(PROMPT, timeout=max(timeout_s, 0.001))
+        except pexpect.TIMEOUT as exc:
+            self._abandon()
+            raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s") from exc
+        except pexpect.EOF as exc:
+            self._abandon()
+            raise SessionDied("the Coq process exited") from exc
+        return self._proc.before, int(self._proc.match.group(1))
+
+    def _run(self, sentence: str, timeout_s: float) -> tuple[str, int]:
+        if not self.alive():
+            raise SessionDied("the Coq process is not running")
+        try:
+            self._proc.sendline(sentence)
+        except OSError as exc:
+            self._abandon()
+            raise SessionDied(f"cannot write to Coq: {exc}") from exc
+        return self._wait(timeout_s)
+
+    def _abandon(self) -> None:
+        self._closed = True
+        if self._proc.proc.poll() is None:
+            self._proc.kill(9)
+        with contextlib.suppress(Exception):  # nothing more can be done for a stuck process
+            self._proc.proc.wait(timeout=5)
+
+    def _lemma_assumptions(self, lemma: str, deadline: float) -> tuple[str, ...]:
+        key = (self.kernel_hash, lemma)
+        if key not in _ASSUMPTIONS:
+            output, _ = self._run(f"Print Assumptions {lemma}.", deadline - time.monotonic())
+            if "Error" in output:
+                raise SessionError(f"the kernel has no lemma {lemma}: {_error_text(output)}")
+            _ASSUMPTIONS[key] = parse_assumptions(output)
+        return _ASSUMPTIONS[key]
+
+    def check(self, source: str, theorem: str, timeout_s: float = 30.0) -> CheckResult:
+        """Have Coq check a certificate; accepted only if Coq took every sentence and the
+        proof rests on no axiom beyond the kernel's declared ones."""
+        started = time.monotonic()
+        deadline = started + timeout_s
+        try:
+            shape = certificate.read(source, theorem)
+        except certificate.CertificateFormatError as exc:
+            return CheckResult(False, (), str(exc), 0.0)
+        self.uses += 1
+        message = ""
+        assumptions: tuple[str, ...] = ()
+        # One write, then one prompt per line: coqtop answers every line, even after an
+        # error, and the trailing BackTo restores the kernel-loaded state either way.
+        lines = [*shape.sentences, f"BackTo {self._state}."]
+        if not self.alive():
+            raise SessionDied("the Coq process is not running")
+        try:
+            self._proc.send("\n".join(lines) + "\n")
+        except OSError as exc:
+            self._abandon()
+            raise SessionDied(f"cannot write to Coq: {exc}") from exc
+        for _ in shape.sentences:
+            output, _ = self._wait(deadline - time.monotonic())
+            if "Error" in output and not message:
+                message = _error_text(output)
+        _, state = self._wait(max(deadline - time.monotonic(), 1.0))
+        if state != self._state:
+            self._abandon()
+            raise SessionError("Coq did not return to the kernel-loaded state")
+        if not message:
+            assumptions = self._lemma_assumptions(shape.lemma, deadline)
+            undeclared = sorted(set(assumptions) - DECLARED_AXIOMS)
+            if undeclared:
+                message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
+        elapsed = (time.monotonic() - started) * 1000
+        return CheckResult(not message, assumptions, message or "accepted", elapsed)
+
+
+def _error_text(output: str) -> str:
+    """The Coq error message without the echo of the input it came from."""
+    start = output.find("Error:")
+    text = output[start:] if start >= 0 else output
+    return " ".join(text.split())[:2000]
