@@ -1,0 +1,7 @@
+"""`python -m pxl_prover` is the server (DESIGN §7), the same as `pxl-prover`."""
+
+import sys
+
+from pxl_prover.cli import server_main
+
+sys.exit(server_main())
