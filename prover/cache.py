@@ -6,6 +6,7 @@ every ∧/∨ by an atom-blind shape digest and then numbers atoms by first occu
 
 A hit must answer the USER's goal, never a different formula:
   * proofs are served only for a variant that is a pure atom renaming of the stored goal
+    (checked on printed forms: formula `==` recurses, and goals nest thousands deep)
     (the certificate numbers atoms by first occurrence, so its Coq statement is identical;
     only its atom legend is rewritten). A ∧/∨-reordered variant is a miss for proofs; its
     own answer is then stored next to the first one.
@@ -26,6 +27,7 @@ from typing import Any
 
 from cachetools import TTLCache
 from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
+from pxl_prover.syntax import to_ascii
 
 MAX_VARIANTS = 4
 
@@ -140,12 +142,13 @@ def rename(formula: Formula, mapping: dict[str, str]) -> Formula:
 @dataclass(frozen=True, slots=True)
 class _Variant:
     formula: Formula
+    text: str
     atoms: tuple[str, ...]
     answer: dict[str, Any]
 
 
 ConfirmCountermodel = Callable[[dict[str, Any], Formula, str], bool]
-RelabelCertificate = Callable[[str, Formula, Formula], str]
+RelabelCertificate = Callable[[str, Formula, str], "str | None"]
 
 
 class ProofCache:
@@ -193,9 +196,9 @@ class ProofCache:
             return
         canon = canonical(formula)
         key = (kernel_hash, logic, canon.text)
-        variant = _Variant(formula, canon.atoms, copy.deepcopy(answer))
+        variant = _Variant(formula, to_ascii(formula), canon.atoms, copy.deepcopy(answer))
         with self._lock:
-            old = tuple(v for v in self._store.get(key, ()) if v.formula != formula)
+            old = tuple(v for v in self._store.get(key, ()) if v.text != variant.text)
             self._store[key] = (variant, *old)[:MAX_VARIANTS]
 
     def _adapt(
@@ -204,9 +207,12 @@ class ProofCache:
         mapping = dict(zip(variant.atoms, canon.atoms, strict=True))
         answer = copy.deepcopy(variant.answer)
         if answer["verdict"] == "proved":
-            if rename(variant.formula, mapping) != formula:
+            if to_ascii(rename(variant.formula, mapping)) != to_ascii(formula):
                 return None
-            answer["certificate"] = self._relabel(answer["certificate"], variant.formula, formula)
+            relabelled = self._relabel(answer["certificate"], formula, answer["logic"])
+            if relabelled is None:
+                return None
+            answer["certificate"] = relabelled
             return answer
         model = answer["countermodel"]
         model["valuation"] = {

@@ -37,7 +37,7 @@ class ServerConfig:
     hmac_secret_key_previous: str | None = field(default=None, repr=False)
     expected_kernel_hash: str | None = None
     kernel_dir: Path | None = None
-    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "pxl")
+    cache_dir: Path | None = None
     threads: int = 16
     pool_wait_s: float = 2.0
     session_max_uses: int = 500

@@ -1,0 +1,333 @@
+"""The OpenAPI 3.1 document of the prover's HTTP API, served at /openapi.json.
+
+Schemas are JSON Schema 2020-12 (OpenAPI 3.1), so the test suite validates every response
+it receives against them with `jsonschema`: the document cannot drift from the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pxl_prover import __version__
+
+_HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_NON_NEG = {"type": "number", "minimum": 0}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "position": {"type": "integer", "minimum": 0},
+                "kernel_hash": {"type": "string"},
+                "requested": {"type": "string"},
+                "reasons": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    },
+}
+
+COUNTERMODEL = {
+    "type": "object",
+    "required": ["worlds", "relation", "valuation", "world"],
+    "properties": {
+        "worlds": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "relation": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+        },
+        "valuation": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+        "world": {"type": "string"},
+    },
+}
+
+ANSWER = {
+    "type": "object",
+    "required": [
+        "ok", "id", "verdict", "logic", "goal", "normalized", "verified",
+        "proof_method", "kernel_hash", "latency_ms", "cache_hit",
+    ],
+    "properties": {
+        "ok": {"type": "boolean", "description": "true iff proved and verified"},
+        "id": {"type": "string"},
+        "verdict": {"enum": ["proved", "refuted", "unknown"]},
+        "logic": {"enum": ["K", "T", "D", "B", "S4", "S5", "KD45"]},
+        "goal": {"type": "string"},
+        "normalized": {"type": "string"},
+        "verified": {"type": "boolean"},
+        "proof_method": {"type": "string"},
+        "kernel_hash": _HEX64,
+        "latency_ms": _NON_NEG,
+        "cache_hit": {"type": "boolean"},
+        "certificate": {"type": "string", "description": "Coq source, checked by the kernel"},
+        "countermodel": COUNTERMODEL,
+        "limits": {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {
+                "reason": {"type": "string", "examples": ["time", "nodes", "memory"]},
+                "detail": {"type": "string"},
+            },
+        },
+    },
+    "allOf": [
+        {
+            "if": {"properties": {"verdict": {"const": "proved"}}},
+            "then": {"required": ["certificate"]},
+        },
+        {
+            "if": {"properties": {"verdict": {"const": "refuted"}}},
+            "then": {"required": ["countermodel"]},
+        },
+        {
+            "if": {"properties": {"verdict": {"const": "unknown"}}},
+            "then": {"required": ["limits"], "properties": {"ok": {"const": False}}},
+        },
+    ],
+}  # fmt: skip
+
+BATCH_ITEM_ERROR = {
+    "type": "object",
+    "required": ["ok", "goal", "error"],
+    "properties": {
+        "ok": {"const": False},
+        "goal": {"type": "string"},
+        "error": ERROR["properties"]["error"],
+    },
+}
+
+POOL = {
+    "type": "object",
+    "required": [
+        "total_sessions", "active_sessions", "busy_sessions", "max_pool_size", "utilization_rate",
+    ],
+    "properties": {
+        "total_sessions": {"type": "integer", "minimum": 0},
+        "active_sessions": {"type": "integer", "minimum": 0},
+        "busy_sessions": {"type": "integer", "minimum": 0},
+        "max_pool_size": {"type": "integer", "minimum": 1},
+        "utilization_rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "starting_sessions": {"type": "integer", "minimum": 0},
+        "restarts": {"type": "integer", "minimum": 0},
+    },
+}  # fmt: skip
+
+HEALTH = {
+    "type": "object",
+    "required": ["status", "ready", "kernel_hash", "session_pool", "timestamp"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "ready": {"type": "boolean"},
+        "kernel_hash": {"type": "string"},
+        "session_pool": POOL,
+        "timestamp": {"type": "integer"},
+        "version": {"type": "string"},
+    },
+}
+
+METRICS_JSON = {
+    "type": "object",
+    "required": [
+        "logos_pxl_uptime_seconds", "logos_pxl_verification_ratio_percent",
+        "logos_pxl_p95_latency_ms", "logos_pxl_cache_hit_rate_percent",
+        "logos_pxl_session_pool_total", "logos_pxl_cache_hits_total",
+        "logos_pxl_cache_misses_total",
+    ],
+    "additionalProperties": {"type": "number"},
+}  # fmt: skip
+
+PERFORMANCE = {
+    "type": "object",
+    "required": ["endpoints"],
+    "properties": {
+        "endpoints": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["count", "p50_ms", "p95_ms", "p99_ms", "max_ms"],
+                "additionalProperties": _NON_NEG,
+            },
+        },
+        "window": {"type": "string"},
+    },
+}
+
+_TIMEOUT = {"type": "integer", "minimum": 1, "description": "per-goal limit, ms"}
+_LOGIC = {"type": "string", "description": "K, T (KT), D (KD), B (KTB), S4, S5, KD45"}
+
+PROVE_REQUEST = {
+    "type": "object",
+    "required": ["goal"],
+    "properties": {
+        "goal": {"type": "string", "examples": ["BOX(A -> A)"]},
+        "logic": _LOGIC,
+        "timeout_ms": _TIMEOUT,
+        "kernel_hash": {"type": "string", "description": "pin: 409 if the server runs another"},
+    },
+}
+
+BATCH_REQUEST = {
+    "type": "object",
+    "required": ["goals"],
+    "properties": {
+        "goals": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "required": ["goal"],
+                        "properties": {"goal": {"type": "string"}, "logic": _LOGIC},
+                    },
+                ]
+            },
+        },
+        "logic": _LOGIC,
+        "timeout_ms": _TIMEOUT,
+        "kernel_hash": {"type": "string"},
+    },
+}
+
+BATCH_RESPONSE = {
+    "type": "object",
+    "required": ["results", "count", "kernel_hash", "latency_ms"],
+    "properties": {
+        "results": {"type": "array", "items": {"oneOf": [ANSWER, BATCH_ITEM_ERROR]}},
+        "count": {"type": "integer", "minimum": 1},
+        "kernel_hash": _HEX64,
+        "latency_ms": _NON_NEG,
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meaning = {
+        400: "bad goal or body (`parse_error` carries `position`)",
+        401: "HMAC authentication failed or missing",
+        409: "`kernel_hash` pin differs from the served kernel",
+        413: "body over MAX_REQUEST_SIZE",
+        415: "body is not application/json",
+        429: "all Coq sessions busy; see Retry-After",
+        503: "not ready (kernel compiling, canary failed, shutting down); see Retry-After",
+    }
+    return {str(s): _json(ERROR, meaning[s]) for s in statuses}
+
+
+_POST_ERRORS = _errors(400, 401, 409, 413, 415, 429, 503)
+_HMAC = [{"hmac": []}, {}]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document; `security` is optional because HMAC is off unless ENABLE_HMAC_AUTH."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "PXL prover",
+            "version": __version__,
+            "description": (
+                "Modal-logic goals in; Coq-checked proofs or checked countermodels out. "
+                "With ENABLE_HMAC_AUTH=true every POST carries X-Timestamp, X-Nonce and "
+                "X-Signature = hex HMAC-SHA256 of `timestamp:nonce:body`."
+            ),
+        },
+        "components": {
+            "securitySchemes": {
+                "hmac": {"type": "apiKey", "in": "header", "name": "X-Signature"},
+            },
+            "schemas": {"Error": ERROR, "Answer": ANSWER, "Health": HEALTH},
+        },
+        "paths": {
+            "/prove": {
+                "post": {
+                    "summary": "Prove or refute one goal",
+                    "security": _HMAC,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": PROVE_REQUEST}},
+                    },
+                    "responses": {"200": _json(ANSWER, "the verdict"), **_POST_ERRORS},
+                }
+            },
+            "/prove/batch": {
+                "post": {
+                    "summary": "Several goals, answered in order",
+                    "security": _HMAC,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": BATCH_REQUEST}},
+                    },
+                    "responses": {"200": _json(BATCH_RESPONSE, "one result per goal"),
+                                  **_POST_ERRORS},
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness and summary; never blocks",
+                    "responses": {"200": _json(HEALTH, "process is alive")},
+                }
+            },
+            "/ready": {
+                "get": {
+                    "summary": "Readiness: session alive, expected kernel, canary passed",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["ready", "kernel_hash"],
+                                "properties": {"ready": {"const": True},
+                                               "kernel_hash": _HEX64},
+                            },
+                            "ready",
+                        ),
+                        **_errors(503),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus text; logos_pxl_* JSON on Accept: application/json",
+                    "responses": {
+                        "200": {
+                            "description": "metrics",
+                            "content": {
+                                "text/plain": {"schema": {"type": "string"}},
+                                "application/json": {"schema": METRICS_JSON},
+                            },
+                        }
+                    },
+                }
+            },
+            "/metrics/performance": {
+                "get": {
+                    "summary": "Latency percentiles per endpoint",
+                    "responses": {"200": _json(PERFORMANCE, "percentiles in ms")},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1",
+                                          "content": {"application/json": {}}}},
+                }
+            },
+        },
+    }  # fmt: skip

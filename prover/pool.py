@@ -1,0 +1,277 @@
+"""A pool of warm Coq sessions that is itself a checker (`kernel_hash`, `check`).
+
+Requests borrow a session for a bounded wait (then `PoolSaturated`, which the HTTP layer
+turns into 429 + Retry-After; `PoolUnavailable` when no session is alive or starting). A
+session that dies, hangs or passes its memory limit is dropped and replaced in the
+background without touching other requests; a check whose session died is retried once on
+another session. Sessions are recycled after `max_uses` checks, so slow leaks in a
+long-lived coqtop cannot accumulate. The lock is never held while Coq runs, so `stats()`
+(behind /health) never waits for a busy pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pxl_prover.sessions import SessionError, SessionTimeout
+
+log = logging.getLogger(__name__)
+
+WATCH_INTERVAL_S = 1.0
+MAX_RESPAWN_BACKOFF_S = 30.0
+
+
+class Session(Protocol):
+    uses: int
+    pid: int | None
+
+    def check(self, source: str, theorem: str, timeout_s: float) -> Any: ...
+
+    def alive(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+SessionFactory = Callable[[Any], Session]
+
+
+class PoolError(Exception):
+    """The pool could not run a check; the request may be retried."""
+
+    retry_after_s: int = 1
+
+
+class PoolSaturated(PoolError):
+    """Every session stayed busy for the whole bounded wait."""
+
+
+class PoolUnavailable(PoolError):
+    """No session is alive (kernel not loaded, sessions crashing, shutting down)."""
+
+    retry_after_s = 5
+
+
+class SessionPool:
+    """`size` sessions of one compiled kernel; thread-safe."""
+
+    def __init__(
+        self,
+        kernel: Any,
+        size: int,
+        *,
+        session_factory: SessionFactory,
+        acquire_timeout_s: float = 2.0,
+        max_uses: int = 500,
+        on_restart: Callable[[str], None] | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.kernel_hash: str = kernel.hash
+        self.size = size
+        self.acquire_timeout_s = acquire_timeout_s
+        self.max_uses = max_uses
+        self._factory = session_factory
+        self._on_restart = on_restart or (lambda reason: None)
+        self._cond = threading.Condition()
+        self._idle: deque[Session] = deque()
+        self._busy: set[Session] = set()
+        self._starting = 0
+        self._closed = False
+        self._spawn_failures = 0
+        self.last_error: str | None = None
+        self.restarts = 0
+        self._watcher = threading.Thread(target=self._watch, name="pxl-pool-watch", daemon=True)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every session in the background and the watcher that heals idle ones."""
+        with self._cond:
+            for _ in range(self.size):
+                self._spawn_locked(old=None, delay_s=0.0)
+        self._watcher.start()
+
+    def wait_until_alive(self, timeout_s: float) -> bool:
+        """Block until at least one session is alive (start-up), or the timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while not self._idle and not self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop lending, wait for checks in flight (bounded), and end every coqtop."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            sessions = [*self._idle, *self._busy]
+            self._idle.clear()
+        for session in sessions:
+            _close_quietly(session)
+
+    # --- the checker interface -----------------------------------------------------------
+
+    def check(self, source: str, theorem: str, timeout_s: float) -> Any:
+        """Check on a borrowed session; one retry if that session died under the check."""
+        for attempt in (1, 2):
+            session = self._acquire(time.monotonic() + self.acquire_timeout_s)
+            try:
+                result = session.check(source, theorem, timeout_s)
+            except SessionTimeout:
+                self._release(session, reason="timeout")
+                raise
+            except SessionError as exc:
+                self._release(session, reason="died")
+                log.warning("Coq session %s died during a check (%s)", session.pid, exc)
+                if attempt == 2:
+                    raise PoolUnavailable("the Coq session died twice during this check") from exc
+                continue
+            except BaseException:
+                self._release(session, reason="error")
+                raise
+            self._release(session, reason=None)
+            return result
+        raise AssertionError("unreachable")
+
+    # --- observation --------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """The /health `session_pool` object (plus a few extras)."""
+        with self._cond:
+            live = len(self._idle) + len(self._busy)
+            busy = len(self._busy)
+            starting = self._starting
+        return {
+            "total_sessions": live + starting,
+            "active_sessions": live,
+            "busy_sessions": busy,
+            "max_pool_size": self.size,
+            "utilization_rate": round(busy / self.size, 3),
+            "starting_sessions": starting,
+            "restarts": self.restarts,
+        }
+
+    def alive_count(self) -> int:
+        with self._cond:
+            return sum(1 for s in self._idle if s.alive()) + len(self._busy)
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            return [s.pid for s in (*self._idle, *self._busy) if s.pid is not None]
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _acquire(self, deadline: float) -> Session:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise PoolUnavailable("the server is shutting down")
+                while self._idle:
+                    session = self._idle.popleft()
+                    if session.alive():
+                        self._busy.add(session)
+                        return session
+                    self._replace_locked(session, "died")
+                if not self._busy and not self._starting:
+                    raise PoolUnavailable(self.last_error or "no Coq session is alive")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolSaturated(
+                        f"all {self.size} Coq sessions stayed busy for {self.acquire_timeout_s:g} s"
+                    )
+                self._cond.wait(remaining)
+
+    def _release(self, session: Session, reason: str | None) -> None:
+        """Return a session; a failed, dead or worn-out one is replaced instead."""
+        with self._cond:
+            self._busy.discard(session)
+            if self._closed:
+                self._cond.notify_all()
+                threading.Thread(target=_close_quietly, args=(session,), daemon=True).start()
+                return
+            if reason is None and session.uses >= self.max_uses:
+                reason = "recycled"
+            if reason is None and not session.alive():
+                reason = "died"
+            if reason is None:
+                self._idle.append(session)
+            else:
+                self._replace_locked(session, reason)
+            self._cond.notify_all()
+
+    def _replace_locked(self, session: Session, reason: str) -> None:
+        self.restarts += 1
+        self._on_restart(reason)
+        self._spawn_locked(old=session, delay_s=0.0)
+
+    def _spawn_locked(self, old: Session | None, delay_s: float) -> None:
+        """Start a replacement; one that waits out a backoff does not count as starting."""
+        if not delay_s:
+            self._starting += 1
+        threading.Thread(
+            target=self._spawn, args=(old, delay_s), name="pxl-session-spawn", daemon=True
+        ).start()
+
+    def _spawn(self, old: Session | None, delay_s: float) -> None:
+        if old is not None:
+            _close_quietly(old)
+        if delay_s:
+            time.sleep(delay_s)
+            with self._cond:
+                if self._closed:
+                    return
+                self._starting += 1
+        try:
+            session = None if self._closed else self._factory(self.kernel)
+        except Exception as exc:
+            with self._cond:
+                self._starting -= 1
+                self._spawn_failures += 1
+                self.last_error = f"starting a Coq session failed: {exc}"
+                log.error("%s", self.last_error)
+                backoff = min(MAX_RESPAWN_BACKOFF_S, 0.5 * 2 ** min(self._spawn_failures, 6))
+                if not self._closed:
+                    self._spawn_locked(old=None, delay_s=backoff)
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._starting -= 1
+            if session is None or self._closed:
+                self._cond.notify_all()
+            else:
+                self._spawn_failures = 0
+                self._idle.append(session)
+                self._cond.notify_all()
+                return
+        if session is not None:
+            _close_quietly(session)
+
+    def _watch(self) -> None:
+        """Replace idle sessions that died on their own (OOM killer, `kill`)."""
+        while True:
+            time.sleep(WATCH_INTERVAL_S)
+            with self._cond:
+                if self._closed:
+                    return
+                dead = [s for s in self._idle if not s.alive()]
+                for session in dead:
+                    self._idle.remove(session)
+                    log.warning("idle Coq session %s died; replacing it", session.pid)
+                    self._replace_locked(session, "died")
+
+
+def _close_quietly(session: Session) -> None:
+    try:
+        session.close()
+    except Exception:
+        log.exception("closing a Coq session failed")

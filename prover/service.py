@@ -1,0 +1,229 @@
+"""The prover service behind the HTTP layer: kernel, session pool, engine, cache, readiness.
+
+Start-up happens in the background so the server answers /health at once: compile the
+kernel (into the writable cache), start the pool, run the engine's canary. Any failure
+leaves the service up but unready with the reason, which is what lets the operator roll a
+bad kernel back instead of watching a crash loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pxl_prover import certificate, evaluator, kernel, syntax
+from pxl_prover.cache import ProofCache
+from pxl_prover.config import ServerConfig
+from pxl_prover.countermodel import Countermodel
+from pxl_prover.formula import Formula
+from pxl_prover.logics import get_logic
+from pxl_prover.metrics import ServiceMetrics
+from pxl_prover.pool import PoolUnavailable, SessionPool
+
+log = logging.getLogger(__name__)
+
+POOL_START_TIMEOUT_S = 120.0
+
+
+class NotReady(PoolUnavailable):
+    """The service cannot answer goals yet (or any more); the message says why."""
+
+
+def _empty_pool_stats(size: int) -> dict[str, Any]:
+    return {
+        "total_sessions": 0,
+        "active_sessions": 0,
+        "busy_sessions": 0,
+        "max_pool_size": size,
+        "utilization_rate": 0.0,
+        "starting_sessions": 0,
+        "restarts": 0,
+    }
+
+
+def confirm_countermodel(model: dict[str, Any], formula: Formula, logic: str) -> bool:
+    """Independent re-confirmation of a (renamed) countermodel on the user's formula."""
+    try:
+        return evaluator.confirm(Countermodel.from_json(model), formula, get_logic(logic))
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def relabel_certificate(source: str, formula: Formula, logic: str) -> str | None:
+    """The cached certificate with its header naming the user's goal and atoms, or None
+    unless its Coq statement is exactly the one `certificate.render` gives `formula`.
+
+    The header and statement are taken from a render of the user's formula (with a
+    trivial tree), so the format is defined once, in `certificate`.
+    """
+    fresh = certificate.render(formula, get_logic(logic), certificate.Close(0, 0)).split("\n")
+    lines = source.split("\n")
+    if len(lines) != len(fresh) or lines[2:5] != fresh[2:5]:
+        return None
+    return "\n".join([*fresh[:2], *lines[2:]])
+
+
+class ProverService:
+    """Owns every long-lived part; the Flask app only translates HTTP to these calls."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        session_factory: Callable[[kernel.CompiledKernel], Any] | None = None,
+    ) -> None:
+        from pxl_prover.sessions import CoqSession
+
+        self.config = config
+        self.kernel_dir = Path(config.kernel_dir or kernel.default_kernel_dir())
+        self.cache_root = Path(config.cache_dir or kernel.default_cache_root())
+        self._session_factory = session_factory or (
+            lambda k: CoqSession(k, memory_limit_mb=config.session_memory_mb)
+        )
+        self.pool: SessionPool | None = None
+        self.prover: Any = None
+        self.phase = "starting"
+        self.failure: str | None = None
+        self.canary_problems: list[str] | None = None
+        self.draining = False
+        try:
+            self.kernel_hash = kernel.kernel_hash(self.kernel_dir)
+        except OSError as exc:
+            self.kernel_hash = ""
+            self.failure = f"kernel folder unreadable: {exc}"
+        self.metrics = ServiceMetrics(self.pool_stats)
+        self.cache = ProofCache(
+            config.cache_size,
+            config.cache_ttl_s,
+            confirm_countermodel=confirm_countermodel,
+            relabel_certificate=relabel_certificate,
+        )
+        self._started = threading.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self, *, wait: bool = False) -> None:
+        """Compile, start sessions and run the canary in the background (or wait for it)."""
+        thread = threading.Thread(target=self._start_up, name="pxl-start-up", daemon=True)
+        thread.start()
+        if wait:
+            self._started.wait()
+
+    def wait_started(self, timeout_s: float | None = None) -> bool:
+        return self._started.wait(timeout_s)
+
+    def _start_up(self) -> None:
+        try:
+            if self.failure:
+                return
+            self.phase = "compiling kernel"
+            try:
+                compiled = kernel.build_kernel(self.kernel_dir, self.cache_root)
+            except (kernel.KernelBuildError, OSError) as exc:
+                self.failure = f"kernel did not compile: {exc}"
+                return
+            self.kernel_hash = compiled.hash
+            self.phase = "starting Coq sessions"
+            self.pool = SessionPool(
+                compiled,
+                self.config.pool_size,
+                session_factory=self._session_factory,
+                acquire_timeout_s=self.config.pool_wait_s,
+                max_uses=self.config.session_max_uses,
+                on_restart=self.metrics.observe_session_restart,
+            )
+            self.pool.start()
+            if not self.pool.wait_until_alive(POOL_START_TIMEOUT_S):
+                self.failure = self.pool.last_error or "no Coq session started"
+                return
+            from pxl_prover.engine import Prover
+
+            self.prover = Prover(self.pool, default_timeout_ms=self.config.default_timeout_ms)
+            self.phase = "running canary"
+            self.canary_problems = list(self.prover.canary())
+            if self.canary_problems:
+                self.failure = "canary failed: " + "; ".join(self.canary_problems)
+                return
+            self.phase = "ready"
+            log.info("ready: kernel %s, %d Coq sessions", self.kernel_hash, self.pool.size)
+        except Exception as exc:  # start-up must never take the process down
+            log.exception("start-up failed")
+            self.failure = f"start-up failed: {exc}"
+        finally:
+            if self.failure:
+                log.error("not ready: %s", self.failure)
+            self._started.set()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self.draining = True
+        if self.pool is not None:
+            self.pool.close(timeout_s)
+
+    # --- readiness ----------------------------------------------------------------------
+
+    def pool_stats(self) -> dict[str, Any]:
+        pool = self.pool
+        return pool.stats() if pool is not None else _empty_pool_stats(self.config.pool_size)
+
+    def unready_reasons(self) -> list[str]:
+        """Why /ready is 503 (empty when ready)."""
+        reasons: list[str] = []
+        if self.draining:
+            reasons.append("shutting down")
+        if self.failure:
+            reasons.append(self.failure)
+        elif self.phase != "ready":
+            reasons.append(f"starting: {self.phase}")
+        elif self.pool is None or self.pool.alive_count() == 0:
+            reasons.append("no Coq session is alive")
+        expected = self.config.expected_kernel_hash
+        if expected and self.kernel_hash != expected:
+            reasons.append(
+                f"kernel hash {self.kernel_hash or '(unknown)'} differs from "
+                f"PXL_EXPECTED_KERNEL_HASH {expected}"
+            )
+        return reasons
+
+    def _require_serving(self) -> Any:
+        """The engine, if goals can be answered now; a kernel-hash mismatch still serves
+        (every answer names its kernel), a failed build or canary does not."""
+        if self.draining:
+            raise NotReady("the server is shutting down")
+        if self.failure:
+            raise NotReady(f"not ready: {self.failure}")
+        if self.phase != "ready" or self.prover is None:
+            raise NotReady(f"not ready yet: {self.phase}")
+        return self.prover
+
+    # --- answering ----------------------------------------------------------------------
+
+    def prove(self, goal: str, logic: str | None = None, timeout_ms: int | None = None) -> dict:
+        """The DESIGN §5 answer for one goal, from the cache when it can be.
+
+        Raises syntax.ParseError / logics.UnknownLogic for bad input, PoolError subclasses
+        when no session can take the check.
+        """
+        prover = self._require_serving()
+        started = time.perf_counter()
+        formula = syntax.parse(goal)
+        logic_name = get_logic(logic).name
+        answer = self.cache.get(self.kernel_hash, logic_name, formula)
+        if answer is not None:
+            answer.update(
+                goal=goal,
+                normalized=syntax.to_ascii(formula),
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                cache_hit=True,
+            )
+        else:
+            answer = prover.prove(goal, logic_name, timeout_ms)
+            self.cache.put(self.kernel_hash, logic_name, formula, answer)
+            answer["cache_hit"] = False
+        answer["id"] = str(uuid.uuid4())
+        self.metrics.observe_answer(answer)
+        return answer
