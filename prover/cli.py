@@ -50,12 +50,7 @@ def run_parse(args: argparse.Namespace) -> int:
     try:
         formula = syntax.parse(goal)
     except syntax.ParseError as error:
-        if args.json:
-            _print_json({"error": parse_error_body(error)})
-        else:
-            print(f"pxl: parse error: {error.message}", file=sys.stderr)
-            print(caret_excerpt(goal, error.position), file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return report_parse_error(goal, error, as_json=args.json)
     reading = describe_formula(formula)
     if args.ascii or args.unicode:
         print(reading["unicode" if args.unicode else "ascii"])
@@ -77,6 +72,16 @@ def describe_formula(formula: Formula) -> dict[str, Any]:
         "depth": syntax.depth(formula),
         "size": syntax.size(formula),
     }
+
+
+def report_parse_error(goal: str, error: syntax.ParseError, *, as_json: bool) -> int:
+    """Show why a goal does not parse (JSON on stdout, or a caret on stderr); exit status 2."""
+    if as_json:
+        _print_json({"error": parse_error_body(error)})
+    else:
+        print(f"pxl: parse error: {error.message}", file=sys.stderr)
+        print(caret_excerpt(goal, error.position), file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def parse_error_body(error: syntax.ParseError) -> dict[str, Any]:
@@ -170,12 +175,7 @@ def run_prove(args: argparse.Namespace) -> int:
         try:
             answer = prover.prove(args.goal, args.logic, args.timeout)
         except syntax.ParseError as error:
-            if args.json:
-                _print_json({"error": parse_error_body(error)})
-            else:
-                print(f"pxl: parse error: {error.message}", file=sys.stderr)
-                print(caret_excerpt(args.goal, error.position), file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return report_parse_error(args.goal, error, as_json=args.json)
         except ValueError as error:
             print(f"pxl prove: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
