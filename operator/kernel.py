@@ -35,14 +35,18 @@ def configmap_name(spec: Mapping[str, Any]) -> str | None:
 def configmap_sources(configmap: Mapping[str, Any]) -> dict[str, bytes]:
     """The `.v` files of a ConfigMap (text `data` and base64 `binaryData`), keyed by file name."""
     files = {
-        key: value.encode() for key, value in (configmap.get("data") or {}).items() if key.endswith(".v")
+        key: value.encode()
+        for key, value in (configmap.get("data") or {}).items()
+        if key.endswith(".v")
     }
     for key, value in (configmap.get("binaryData") or {}).items():
         if key.endswith(".v"):
             try:
                 files[key] = base64.b64decode(value, validate=True)
             except binascii.Error as exc:
-                raise KernelError("KernelConfigMapInvalid", f"binaryData[{key}] is not base64") from exc
+                raise KernelError(
+                    "KernelConfigMapInvalid", f"binaryData[{key}] is not base64"
+                ) from exc
     return files
 
 

@@ -9,6 +9,7 @@ knows the owner's uid; parent labels (e.g. Argo CD's tracking labels) are never 
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -141,7 +142,7 @@ def pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
         "imagePullPolicy": spec["imagePullPolicy"],
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "env": _env(name, spec, kernel_hash),
-        "resources": dict(spec["resources"]) or DEFAULT_RESOURCES,
+        "resources": copy.deepcopy(dict(spec["resources"]) or DEFAULT_RESOURCES),
         # Compiling the kernel at start can take a while: liveness waits for it.
         "startupProbe": _probe("/health", 5, 60),
         "livenessProbe": _probe("/health", 10, 3),

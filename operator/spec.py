@@ -269,7 +269,9 @@ def resolve(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
     # maxUnavailable is 0, and Kubernetes rejects maxSurge 0 with it: nothing could roll.
     check.int_or_percent("rollout.maxSurge", rollout["maxSurge"], 1)
     check.boolean("rollout.autoRollback", rollout["autoRollback"])
-    check.int_or_percent("podDisruptionBudget.minAvailable", s["podDisruptionBudget"]["minAvailable"], 0)
+    check.int_or_percent(
+        "podDisruptionBudget.minAvailable", s["podDisruptionBudget"]["minAvailable"], 0
+    )
 
     if check.problems:
         raise SpecError(check.problems)

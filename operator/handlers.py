@@ -1,0 +1,79 @@
+"""kopf handlers: every trigger funnels into the one level-triggered `Reconciler`.
+
+Triggers: the PXLProver itself (create, update, resume after a restart, a periodic
+resync), the kernel ConfigMap it names (found through a kopf index, so editing the
+ConfigMap rolls the fleet without touching the PXLProver), and its Deployment
+(rollout progress, completion, stall).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+from pxl_operator.kube import Kube
+from pxl_operator.manifests import GROUP, MANAGED_BY
+from pxl_operator.reconcile import KIND, Reconciler
+
+PXLPROVERS = (GROUP, "v1alpha1", "pxlprovers")
+RESYNC_INTERVAL_S = 300.0
+WATCH_SERVER_TIMEOUT_S = 300
+
+
+def _warn(owner: Mapping[str, Any], reason: str, message: str) -> None:
+    kopf.warn(dict(owner), reason=reason, message=message)
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Watches that reconnect regularly; Events only for warnings; one API client."""
+    settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_S
+    settings.watching.client_timeout = WATCH_SERVER_TIMEOUT_S + 30
+    settings.posting.level = logging.WARNING
+    memo.reconciler = Reconciler(Kube.from_environment(), warn=_warn)
+
+
+@kopf.on.probe(id="reconciles")
+def reconciles(memo: kopf.Memo, **_: Any) -> int:
+    """Liveness detail: how many reconciles finished since start."""
+    return int(memo.reconciler.completed)
+
+
+@kopf.index(*PXLPROVERS, id="kernel-configmaps")
+def kernel_configmaps(
+    namespace: str, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str, str], str]:
+    """(namespace, ConfigMap name) -> the PXLProvers whose kernel it holds."""
+    ref = (spec.get("kernel") or {}).get("configMapRef") or {}
+    return {(namespace, ref["name"]): name} if ref.get("name") else {}
+
+
+@kopf.on.create(*PXLPROVERS, id="create")
+@kopf.on.update(*PXLPROVERS, id="update")
+@kopf.on.resume(*PXLPROVERS, id="resume")
+@kopf.timer(*PXLPROVERS, id="resync", interval=RESYNC_INTERVAL_S, initial_delay=RESYNC_INTERVAL_S)
+def prover_changed(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.reconciler.reconcile(namespace, name)
+
+
+@kopf.on.event("", "v1", "configmaps", id="kernel-configmap")
+def kernel_configmap_changed(
+    namespace: str, name: str, memo: kopf.Memo, kernel_configmaps: kopf.Index, **_: Any
+) -> None:
+    for prover in kernel_configmaps.get((namespace, name), []):
+        memo.reconciler.reconcile(namespace, prover)
+
+
+@kopf.on.event(
+    "apps",
+    "v1",
+    "deployments",
+    id="deployment-progress",
+    labels={"app.kubernetes.io/managed-by": MANAGED_BY},
+)
+def deployment_changed(namespace: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("kind") == KIND and str(ref.get("apiVersion", "")).startswith(f"{GROUP}/"):
+            memo.reconciler.reconcile(namespace, ref["name"])

@@ -1,0 +1,253 @@
+"""Bring one PXLProver's children and status in line with its spec (level-triggered).
+
+Every trigger — the PXLProver changed, its kernel ConfigMap changed, its Deployment
+reported progress, the operator restarted — runs the same `reconcile`, which reads
+the current state and converges. That is what makes a restart halfway harmless:
+nothing depends on which event was missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+from pxl_operator import manifests
+from pxl_operator.kernel import KernelError, configmap_name, target_hash
+from pxl_operator.kube import ApiError, Kube
+from pxl_operator.rollout import (
+    Memory,
+    assess,
+    decide,
+    is_rejected,
+    is_subset,
+    ready_condition,
+)
+from pxl_operator.spec import SpecError, resolve
+from pxl_operator.status import Condition, failure_conditions, merge_conditions, now
+
+KIND = "PXLProver"
+WarnFn = Callable[[Mapping[str, Any], str, str], None]
+logger = logging.getLogger(__name__)
+
+
+class ReconcileFailure(Exception):
+    """The spec cannot be applied as is; reported as Degraded with `reason`."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
+    uid = owner.get("metadata", {}).get("uid")
+    return any(
+        ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or []
+    )
+
+
+def _without_owner_refs(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = {k: v for k, v in manifest["metadata"].items() if k != "ownerReferences"}
+    return {**manifest, "metadata": metadata}
+
+
+class Reconciler:
+    """Applies the pure builders' output through the API; one lock per PXLProver."""
+
+    def __init__(self, kube: Kube, warn: WarnFn) -> None:
+        self.kube = kube
+        self.warn = warn
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self.completed = 0
+
+    def _lock(self, namespace: str, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault((namespace, name), threading.Lock())
+
+    def reconcile(self, namespace: str, name: str) -> None:
+        with self._lock(namespace, name):
+            owner = self.kube.get(KIND, namespace, name)
+            if owner is None or owner.get("metadata", {}).get("deletionTimestamp"):
+                return
+            self._reconcile(owner)
+            self.completed += 1
+
+    def _reconcile(self, owner: dict[str, Any]) -> None:
+        name = owner["metadata"]["name"]
+        namespace = owner["metadata"]["namespace"]
+        generation = owner["metadata"].get("generation", 0)
+        try:
+            spec = resolve(name, owner.get("spec"))
+            configmap_ref = configmap_name(spec)
+            configmap = (
+                self.kube.get("ConfigMap", namespace, configmap_ref) if configmap_ref else None
+            )
+            target = target_hash(namespace, spec, configmap)
+            self._check_auth_secret(owner, spec)
+            desired = manifests.children(name, namespace, spec, target)
+            self._check_conflicts(owner, desired)
+        except SpecError as exc:
+            self._report_failure(owner, "InvalidSpec", "fix the spec: " + "; ".join(exc.problems))
+            return
+        except (KernelError, ReconcileFailure) as exc:
+            self._report_failure(owner, exc.reason, exc.message)
+            return
+
+        memory = Memory.from_status(owner.get("status") or {})
+        template = manifests.pod_template(name, spec, target)
+        if manifests.generates_hmac_secret(spec):
+            self._ensure_generated_secret(owner, spec)
+        for child in desired:
+            if child["kind"] == "Deployment" and is_rejected(template, memory):
+                # This template stalled and was rolled back: keep the restored one.
+                child = {
+                    **child,
+                    "spec": {k: v for k, v in child["spec"].items() if k != "template"},
+                }
+            self._apply(owner, child)
+        for kind, wanted in manifests.optional_kinds(spec).items():
+            if not wanted:
+                self._delete_owned(owner, kind, name)
+
+        live = self.kube.get("Deployment", namespace, name)
+        outcome = decide(
+            live,
+            template,
+            memory,
+            auto_rollback=spec["rollout"]["autoRollback"],
+            generation=generation,
+        )
+        if outcome.restore_template is not None:
+            self.kube.merge_patch(
+                "Deployment", namespace, name, {"spec": {"template": outcome.restore_template}}
+            )
+            reason, message = outcome.event or ("RolledBack", "")
+            logger.warning("PXLProver %s/%s rolled back: %s", namespace, name, message)
+            self.warn(owner, reason, message)
+        self._write_status(
+            owner,
+            outcome.conditions,
+            {
+                "targetKernelHash": target,
+                "replicas": outcome.state.replicas,
+                "readyReplicas": outcome.state.ready,
+                "endpoint": manifests.endpoint(name, namespace, spec),
+                **outcome.memory.to_status(),
+            },
+        )
+
+    def _check_auth_secret(self, owner: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+        ref = spec["auth"].get("secretRef")
+        if not spec["auth"]["enabled"] or not ref:
+            return
+        namespace = owner["metadata"]["namespace"]
+        secret = self.kube.get("Secret", namespace, ref["name"])
+        if secret is None or ref["key"] not in (secret.get("data") or {}):
+            raise ReconcileFailure(
+                "AuthSecretNotFound",
+                f"spec.auth.secretRef names Secret {namespace}/{ref['name']} with key "
+                f"{ref['key']!r}, which does not exist; create it or drop secretRef to have "
+                "the operator generate a key",
+            )
+
+    def _check_conflicts(self, owner: Mapping[str, Any], desired: list[dict[str, Any]]) -> None:
+        """Refuse to take over objects of the same name that someone else created."""
+        namespace = owner["metadata"]["namespace"]
+        for child in desired:
+            live = self.kube.get(child["kind"], namespace, child["metadata"]["name"])
+            if live is not None and not owned_by(live, owner):
+                raise ReconcileFailure(
+                    "ChildConflict",
+                    f"a {child['kind']} named {child['metadata']['name']} already exists and is "
+                    "not owned by this PXLProver; delete or rename it",
+                )
+
+    def _ensure_generated_secret(self, owner: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+        """Create the HMAC Secret once; an existing one is never read back or overwritten."""
+        name = owner["metadata"]["name"]
+        namespace = owner["metadata"]["namespace"]
+        secret_name = manifests.hmac_secret_name(name, spec)
+        if self.kube.get("Secret", namespace, secret_name) is not None:
+            return
+        secret = manifests.hmac_secret(name, namespace, spec, secrets.token_hex(32))
+        kopf.append_owner_reference(secret, owner=owner)
+        try:
+            self.kube.create("Secret", namespace, secret)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        logger.info("Created HMAC Secret %s/%s (a new 256-bit key)", namespace, secret_name)
+
+    def _apply(self, owner: Mapping[str, Any], child: dict[str, Any]) -> None:
+        """Create the child, or merge-patch it when a field the operator sets differs."""
+        kind = child["kind"]
+        namespace = owner["metadata"]["namespace"]
+        name = child["metadata"]["name"]
+        live = self.kube.get(kind, namespace, name)
+        if live is None:
+            body = dict(child)
+            kopf.append_owner_reference(body, owner=owner)
+            try:
+                self.kube.create(kind, namespace, body)
+                logger.info("Created %s %s/%s", kind, namespace, name)
+                return
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                live = self.kube.get(kind, namespace, name) or {}
+        patch = _without_owner_refs(child)
+        if not is_subset(patch, live):
+            self.kube.merge_patch(kind, namespace, name, patch)
+            logger.info("Patched %s %s/%s", kind, namespace, name)
+
+    def _delete_owned(self, owner: Mapping[str, Any], kind: str, name: str) -> None:
+        namespace = owner["metadata"]["namespace"]
+        live = self.kube.get(kind, namespace, name)
+        if live is not None and owned_by(live, owner) and self.kube.delete(kind, namespace, name):
+            logger.info("Deleted %s %s/%s (switched off in the spec)", kind, namespace, name)
+
+    def _report_failure(self, owner: Mapping[str, Any], reason: str, message: str) -> None:
+        """Degraded with what to fix; the running pods (if any) are left alone."""
+        namespace = owner["metadata"]["namespace"]
+        generation = owner["metadata"].get("generation", 0)
+        live = self.kube.get("Deployment", namespace, owner["metadata"]["name"])
+        ready = None
+        if live is not None and owned_by(live, owner):
+            state = assess(live)
+            ready = ready_condition(state, generation)
+            extra: dict[str, Any] = {"replicas": state.replicas, "readyReplicas": state.ready}
+        else:
+            extra = {}
+        logger.warning(
+            "PXLProver %s/%s is degraded (%s): %s",
+            namespace,
+            owner["metadata"]["name"],
+            reason,
+            message,
+        )
+        self._write_status(owner, failure_conditions(reason, message, generation, ready), extra)
+
+    def _write_status(
+        self, owner: Mapping[str, Any], conditions: list[Condition], fields: Mapping[str, Any]
+    ) -> None:
+        old = owner.get("status") or {}
+        generation = owner["metadata"].get("generation", 0)
+        new = {
+            "observedGeneration": generation,
+            "conditions": merge_conditions(old.get("conditions"), conditions, now()),
+            **fields,
+        }
+        if all(old.get(key) == value for key, value in new.items()):
+            return
+        self.kube.merge_patch(
+            KIND,
+            owner["metadata"]["namespace"],
+            owner["metadata"]["name"],
+            {"status": new},
+            subresource="status",
+        )

@@ -1,0 +1,269 @@
+"""The rollout state machine: progressing, complete, or stalled (then rolled back).
+
+Pure functions of the live Deployment, the pod template the spec asks for, and what
+the PXLProver's status remembers. Keeping the decision pure lets it be tested on
+every branch without a cluster, and keeps the handlers a thin shell that executes it.
+
+Templates are compared as "desired is a subset of live": the API server adds defaults
+(terminationMessagePath, dnsPolicy, ...) to what the operator sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pxl_operator.manifests import KERNEL_HASH_ANNOTATION
+from pxl_operator.status import Condition, condition
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+Phase = Literal["Pending", "Progressing", "Complete", "Stalled"]
+
+
+def is_subset(desired: Any, live: Any) -> bool:
+    """True when every field of `desired` has the same value in `live` (lists: same length)."""
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(
+            key in live and is_subset(value, live[key]) for key, value in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(desired) == len(live)
+            and all(is_subset(d, item) for d, item in zip(desired, live, strict=True))
+        )
+    return bool(desired == live)
+
+
+def fingerprint(template: Mapping[str, Any]) -> str:
+    """A stable identity of a pod template as the operator built it."""
+    canonical = json.dumps(template, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def template_kernel_hash(template: Mapping[str, Any]) -> str | None:
+    return (template.get("metadata", {}).get("annotations") or {}).get(KERNEL_HASH_ANNOTATION)
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    """What the Deployment controller reports, reduced to what the operator acts on."""
+
+    phase: Phase
+    replicas: int = 0
+    updated: int = 0
+    ready: int = 0
+    available: int = 0
+    minimum_available: bool = False
+    revision: str | None = None
+    message: str = ""
+
+
+def _deployment_condition(deployment: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    for cond in deployment.get("status", {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return {}
+
+
+def assess(deployment: Mapping[str, Any] | None) -> RolloutState:
+    """The rollout phase, by the rules of `kubectl rollout status`."""
+    if deployment is None:
+        return RolloutState(phase="Pending", message="the Deployment does not exist yet")
+    status = deployment.get("status") or {}
+    wanted = deployment.get("spec", {}).get("replicas", 1)
+    progressing = _deployment_condition(deployment, "Progressing")
+    available_cond = _deployment_condition(deployment, "Available")
+    counts = {
+        "replicas": status.get("replicas", 0),
+        "updated": status.get("updatedReplicas", 0),
+        "ready": status.get("readyReplicas", 0),
+        "available": status.get("availableReplicas", 0),
+        "minimum_available": available_cond.get("status") == "True",
+        "revision": (deployment.get("metadata", {}).get("annotations") or {}).get(
+            REVISION_ANNOTATION
+        ),
+    }
+    generation = deployment.get("metadata", {}).get("generation", 0)
+    if status.get("observedGeneration", 0) < generation:
+        return RolloutState(
+            phase="Pending", message="waiting for the Deployment controller", **counts
+        )
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        return RolloutState(
+            phase="Stalled",
+            message=progressing.get("message", "progress deadline exceeded"),
+            **counts,
+        )
+    if counts["updated"] < wanted:
+        message = f"{counts['updated']} of {wanted} pods updated"
+    elif counts["replicas"] > counts["updated"]:
+        message = f"{counts['replicas'] - counts['updated']} old pods pending termination"
+    elif counts["available"] < counts["updated"]:
+        message = f"{counts['available']} of {counts['updated']} updated pods available"
+    else:
+        return RolloutState(phase="Complete", message=f"{counts['ready']} pods ready", **counts)
+    return RolloutState(phase="Progressing", message=message, **counts)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What status remembers between reconciles to make rollback possible."""
+
+    kernel_hash: str | None = None
+    last_good_template: Mapping[str, Any] | None = None
+    last_good_revision: str | None = None
+    failed_template_hash: str | None = None
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any]) -> Memory:
+        raw = status.get("lastGoodTemplate")
+        return cls(
+            kernel_hash=status.get("kernelHash"),
+            last_good_template=json.loads(raw) if raw else None,
+            last_good_revision=status.get("lastGoodRevision"),
+            failed_template_hash=status.get("failedTemplateHash"),
+        )
+
+    def to_status(self) -> dict[str, Any]:
+        """Status fields; None deletes a field in a JSON merge patch."""
+        return {
+            "kernelHash": self.kernel_hash,
+            "lastGoodTemplate": (
+                json.dumps(self.last_good_template, sort_keys=True)
+                if self.last_good_template is not None
+                else None
+            ),
+            "lastGoodRevision": self.last_good_revision,
+            "failedTemplateHash": self.failed_template_hash,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to do and to report: restore a template, remember, set conditions, post an event."""
+
+    memory: Memory
+    conditions: list[Condition]
+    restore_template: Mapping[str, Any] | None = None
+    event: tuple[str, str] | None = None  # (reason, message) of a Warning event
+    state: RolloutState = field(default_factory=lambda: RolloutState(phase="Pending"))
+
+
+def is_rejected(desired_template: Mapping[str, Any], memory: Memory) -> bool:
+    """True when this exact template stalled before and was rolled back: do not re-apply it."""
+    return memory.failed_template_hash == fingerprint(desired_template)
+
+
+def ready_condition(state: RolloutState, generation: int) -> Condition:
+    """Ready while the Deployment has its minimum of available pods (whatever kernel)."""
+    if state.minimum_available and state.ready > 0:
+        return condition("Ready", True, "MinimumReplicasAvailable", state.message, generation)
+    return condition("Ready", False, "NoReadyReplicas", state.message, generation)
+
+
+def _short(kernel_hash: str | None) -> str:
+    return (kernel_hash or "unknown")[:12]
+
+
+def decide(
+    deployment: Mapping[str, Any] | None,
+    desired_template: Mapping[str, Any],
+    memory: Memory,
+    *,
+    auto_rollback: bool,
+    generation: int,
+) -> Outcome:
+    """The next step of the rollout state machine for one PXLProver."""
+    state = assess(deployment)
+    live = (deployment or {}).get("spec", {}).get("template", {})
+    target = template_kernel_hash(desired_template)
+    rejected = is_rejected(desired_template, memory)
+    live_is_desired = deployment is not None and is_subset(desired_template, live)
+    last_good = memory.last_good_template
+    live_is_last_good = last_good is not None and is_subset(last_good, live)
+    ready = ready_condition(state, generation)
+
+    def outcome(progressing: Condition, degraded: Condition, **kwargs: Any) -> Outcome:
+        conditions = [ready, progressing, degraded]
+        return Outcome(
+            memory=kwargs.pop("memory", memory), conditions=conditions, state=state, **kwargs
+        )
+
+    rolled_back = condition(
+        "Degraded",
+        True,
+        "RolledBack",
+        f"the rollout to kernel {_short(target)} did not become ready within its progress "
+        f"deadline; restored revision {memory.last_good_revision or '?'} serving kernel "
+        f"{_short(memory.kernel_hash)}. Fix the image, kernel ConfigMap or spec; the next "
+        "change is rolled out again",
+        generation,
+    )
+    healthy = condition("Degraded", False, "AsExpected", "", generation)
+
+    if state.phase == "Complete" and live_is_desired:
+        remembered = Memory(
+            kernel_hash=target,
+            last_good_template=desired_template,
+            last_good_revision=state.revision,
+            failed_template_hash=None,
+        )
+        done = condition(
+            "Progressing", False, "RolloutComplete", f"serving kernel {_short(target)}", generation
+        )
+        return outcome(done, healthy, memory=remembered)
+    if rejected:
+        going_back = state.phase != "Complete"
+        progressing = condition(
+            "Progressing",
+            going_back,
+            "RollingBack" if going_back else "RolledBack",
+            state.message,
+            generation,
+        )
+        return outcome(progressing, rolled_back)
+    if state.phase == "Stalled" and live_is_desired:
+        if auto_rollback and last_good is not None and not live_is_last_good:
+            failed = Memory(
+                kernel_hash=memory.kernel_hash,
+                last_good_template=last_good,
+                last_good_revision=memory.last_good_revision,
+                failed_template_hash=fingerprint(desired_template),
+            )
+            progressing = condition("Progressing", True, "RollingBack", state.message, generation)
+            return outcome(
+                progressing,
+                rolled_back,
+                memory=failed,
+                restore_template=last_good,
+                event=("RolledBack", rolled_back["message"]),
+            )
+        why = (
+            "autoRollback is off"
+            if not auto_rollback
+            else "there is no earlier completed rollout to restore"
+        )
+        stalled = condition(
+            "Degraded",
+            True,
+            "ProgressDeadlineExceeded",
+            f"the rollout to kernel {_short(target)} stalled ({state.message}) and {why}; "
+            "fix the image, kernel ConfigMap or spec",
+            generation,
+        )
+        progressing = condition(
+            "Progressing", False, "ProgressDeadlineExceeded", state.message, generation
+        )
+        return outcome(progressing, stalled)
+    progressing = condition(
+        "Progressing",
+        True,
+        "RollingOut",
+        f"rolling out kernel {_short(target)}: {state.message}",
+        generation,
+    )
+    return outcome(progressing, healthy)
