@@ -47,6 +47,7 @@ class ServerConfig:
     max_batch: int = 100
     nonce_capacity: int = 100_000
     shutdown_grace_s: float = 30.0
+    playground: bool | None = None  # None: the page is served exactly when HMAC is off
     debug: bool = False
 
     def hmac_keys(self) -> list[bytes]:
@@ -162,6 +163,7 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("max_timeout_ms", "PXL_MAX_TIMEOUT_MS", _int_at_least(1), "--max-timeout-ms"),
     ("max_batch", "PXL_MAX_BATCH", _int_at_least(1), "--max-batch"),
     ("shutdown_grace_s", "PXL_SHUTDOWN_GRACE", _seconds, "--shutdown-grace"),
+    ("playground", "PXL_PLAYGROUND", _bool, "--playground"),
 ]
 
 
