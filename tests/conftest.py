@@ -5,3 +5,32 @@ from hypothesis import settings
 # The suite shares a small machine with other work: judge behaviour, not wall-clock time.
 settings.register_profile("pxl", deadline=None)
 settings.load_profile("pxl")
+
+
+import pytest  # noqa: E402
+
+from pxl_prover.kernel import CompiledKernel, build_kernel  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def compiled_kernel() -> CompiledKernel:
+    """The repository's kernel, compiled (or reused from the build cache)."""
+    return build_kernel()
+
+
+@pytest.fixture(scope="session")
+def coq_session(compiled_kernel: CompiledKernel):
+    """One long-lived Coq session for the tests that check certificates."""
+    from pxl_prover.sessions import CoqSession
+
+    session = CoqSession(compiled_kernel)
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def prover(coq_session):
+    """The whole pipeline (search, certificate, Coq check) on one session."""
+    from pxl_prover.engine import Prover
+
+    return Prover(coq_session)

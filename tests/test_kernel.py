@@ -1,0 +1,99 @@
+"""The Coq kernel: it compiles, it is fully proved, and it rests only on declared axioms."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pxl_prover.kernel import (
+    DECLARED_AXIOMS,
+    REPO_KERNEL_DIR,
+    KernelBuildError,
+    build_kernel,
+    kernel_files,
+    kernel_hash,
+)
+from pxl_prover.sessions import parse_assumptions
+
+MAIN_THEOREMS = (
+    "Hilbert.hil_sound_S5",
+    "Semantics.nnf_correct",
+    "Semantics.K_S5",
+    "Semantics.KD45_S5",
+    "Semantics.T_S4",
+    "Semantics.B_S5",
+    "Tableau.check_sound",
+    *(f"Tableau.tableau_{logic}" for logic in ("K", "T", "D", "B", "S4", "S5", "KD45")),
+)
+
+
+def print_assumptions(kernel, names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Ask a fresh coqtop for `Print Assumptions` of each name."""
+    script = "From PXL Require Import Syntax Semantics Hilbert Tableau.\n" + "".join(
+        f'Print Assumptions PXL.{name}.\nIdtac "@@END@@".\n' for name in names
+    )
+    script = script.replace('Idtac "@@END@@".', "Check I.")
+    done = subprocess.run(
+        ["coqtop", "-quiet", *kernel.load_args],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    chunks = re.split(r"I\s*:\s*True", done.stdout)
+    assert len(chunks) >= len(names), done.stdout + done.stderr
+    return {name: parse_assumptions(chunk) for name, chunk in zip(names, chunks, strict=False)}
+
+
+def test_kernel_compiles_and_is_cached(compiled_kernel) -> None:
+    assert (compiled_kernel.build_dir / "Tableau.vo").exists()
+    assert compiled_kernel.hash == kernel_hash(REPO_KERNEL_DIR)
+    assert build_kernel().build_dir == compiled_kernel.build_dir
+
+
+def test_main_theorems_rest_only_on_declared_axioms(compiled_kernel) -> None:
+    found = print_assumptions(compiled_kernel, MAIN_THEOREMS)
+    for name, axioms in found.items():
+        assert set(axioms) <= DECLARED_AXIOMS, f"{name} rests on undeclared {axioms}"
+    assert "Classical_Prop.classic" in found["Hilbert.hil_sound_S5"]
+
+
+def test_declared_axioms_are_listed_in_the_kernel_readme() -> None:
+    readme = (REPO_KERNEL_DIR / "README.md").read_text()
+    for axiom in DECLARED_AXIOMS:
+        assert f"`{axiom}`" in readme
+
+
+def test_no_admitted_and_no_axioms_in_the_sources() -> None:
+    forbidden = re.compile(r"\b(Admitted|admit|Axiom|Axioms|Parameter|Parameters|Conjecture)\b")
+    for path in kernel_files(REPO_KERNEL_DIR):
+        text = re.sub(r"\(\*.*?\*\)", "", path.read_text(), flags=re.S)
+        assert not forbidden.search(text), f"{path.name} declares or admits something"
+
+
+def test_read_only_kernel_folder_compiles_into_the_cache(tmp_path: Path) -> None:
+    source = tmp_path / "kernel"
+    shutil.copytree(REPO_KERNEL_DIR, source)
+    for path in source.iterdir():
+        path.chmod(0o444)
+    source.chmod(0o555)
+    try:
+        kernel = build_kernel(source, tmp_path / "cache")
+        assert kernel.hash == kernel_hash(REPO_KERNEL_DIR)
+        assert (kernel.build_dir / "Tableau.vo").exists()
+    finally:
+        source.chmod(0o755)
+
+
+def test_a_kernel_that_does_not_compile_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "kernel"
+    shutil.copytree(REPO_KERNEL_DIR, source)
+    broken = source / "Tableau.v"
+    broken.write_text(broken.read_text().replace("Theorem tableau_K", "Theorem tableau_K oops"))
+    with pytest.raises(KernelBuildError, match="Tableau.v"):
+        build_kernel(source, tmp_path / "cache")
+    assert not (tmp_path / "cache" / "kernels" / kernel_hash(source)).exists()
