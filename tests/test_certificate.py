@@ -10,7 +10,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from pxl_prover import certificate as c
 from pxl_prover.kernel import REPO_KERNEL_DIR, build_kernel
 from pxl_prover.logics import get_logic
@@ -101,7 +100,8 @@ def test_a_lemma_resting_on_an_undeclared_axiom_is_refused(tmp_path: Path) -> No
         )
         .replace(
             "intros a t H M [Hr Ht]. apply (check_goal_valid flags_S4 a t H). flags_ok.",
-            "intros a t H M [Hr Ht]. pose proof sneaky. apply (check_goal_valid flags_S4 a t H). flags_ok.",
+            "intros a t H M [Hr Ht]. pose proof sneaky. "
+            "apply (check_goal_valid flags_S4 a t H). flags_ok.",
         )
     )
     tableau.write_text(text)

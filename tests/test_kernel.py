@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from pxl_prover.kernel import (
     DECLARED_AXIOMS,
     REPO_KERNEL_DIR,
