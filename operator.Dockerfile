@@ -17,12 +17,18 @@ FROM python:${PYTHON_VERSION}-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# The operator hashes the kernel built into the prover image (same commit) from the .v
+# sources where pxl_prover.kernel.REPO_KERNEL_DIR points; only the .v files go there.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    --mount=type=bind,source=coq,target=/kernel-src \
     pip install --no-cache-dir --no-index --find-links=/wheels pxl \
+    && kernel_dir="$(python -c 'from pxl_prover.kernel import REPO_KERNEL_DIR; print(REPO_KERNEL_DIR)')" \
+    && mkdir -p "$kernel_dir" \
+    && (cd /kernel-src && find . -name '*.v' -exec cp --parents {} "$kernel_dir" \;) \
     && useradd --system --uid 10001 --user-group --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin pxl
 USER 10001:10001
 # kopf's liveness endpoint (the chart probes it).
 EXPOSE 8080
 ENTRYPOINT ["pxl-operator"]
-CMD ["run", "--standalone", "--all-namespaces", "--liveness=http://0.0.0.0:8080/healthz"]
+CMD ["run", "--liveness=http://0.0.0.0:8080/healthz"]

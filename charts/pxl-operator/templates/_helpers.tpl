@@ -44,13 +44,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 Namespaced permissions of the operator: exactly the API calls it makes.
-- pxlprovers: kopf watches them and patches finalizers and progress annotations;
-  status is a subresource. `update` on pxlprovers/finalizers is what the
+- pxlprovers: kopf watches them and patches its progress annotations; the operator
+  reads them and merge-patches the status subresource. `update` on pxlprovers/finalizers is what the
   OwnerReferencesPermissionEnforcement admission plugin demands before children may
   carry blockOwnerDeletion owner references (kopf.adopt sets them).
-- Children are created and merge-patched; the optional ones (HPA, Ingress) are
-  deleted when the spec turns them off. Deployments are watched for rollout progress.
-- Secrets: the HMAC key is created once and read; never listed, watched or deleted.
+- Children are read, created and merge-patched; the optional ones (HPA, Ingress) are
+  deleted when the spec turns them off. Deployments are watched for rollout progress
+  (a rollback restores the template kept in the PXLProver's status: no ReplicaSets).
+- Secrets: the HMAC key is created once and otherwise only read to check that a
+  referenced one exists; never listed, watched, patched or deleted.
 - ConfigMaps: kernel sources are read and watched, never written.
 - Events: kopf and the rollback logic post core/v1 Events.
 */}}
@@ -60,16 +62,13 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   verbs: [get, list, watch, patch]
 - apiGroups: [pxl.logos.dev]
   resources: [pxlprovers/status]
-  verbs: [get, patch]
+  verbs: [patch]
 - apiGroups: [pxl.logos.dev]
   resources: [pxlprovers/finalizers]
   verbs: [update]
 - apiGroups: [apps]
   resources: [deployments]
   verbs: [get, list, watch, create, patch]
-- apiGroups: [apps]
-  resources: [replicasets]
-  verbs: [get, list]
 - apiGroups: [""]
   resources: [services]
   verbs: [get, create, patch]
@@ -84,7 +83,7 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   verbs: [get, create, patch]
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [create, get, patch]
+  verbs: [get, create]
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, list, watch]
