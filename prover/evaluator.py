@@ -1,0 +1,93 @@
+"""The countermodel checker: small enough to be obviously right, and independent.
+
+A refutation counts as verified only when this module confirms it, so it shares no
+code with the search (no NNF, no tableau): it evaluates the ORIGINAL goal, every
+connective by its textbook truth condition, computing for each subformula the set of
+worlds where it holds (iteratively, because goals nest thousands deep).
+"""
+
+from __future__ import annotations
+
+from pxl_prover.countermodel import Countermodel
+from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
+from pxl_prover.logics import Logic
+
+
+def check_frame(model: Countermodel, logic: Logic) -> list[str]:
+    """The frame conditions of `logic` that the model's relation violates (empty if none)."""
+    worlds = model.worlds
+    rel = set(model.relation)
+    succ = {w: {v for u, v in rel if u == w} for w in worlds}
+    problems: list[str] = []
+    if logic.reflexive and any((w, w) not in rel for w in worlds):
+        problems.append("reflexive")
+    if logic.serial and any(not succ[w] for w in worlds):
+        problems.append("serial")
+    if logic.symmetric and any((v, u) not in rel for u, v in rel):
+        problems.append("symmetric")
+    if logic.transitive and any(not succ[v] <= succ[u] for u, v in rel):
+        problems.append("transitive")
+    if logic.euclidean and any(not succ[u] <= succ[v] for u, v in rel):
+        problems.append("euclidean")
+    return problems
+
+
+def true_worlds(model: Countermodel, goal: Formula) -> frozenset[str]:
+    """The set of worlds of `model` at which `goal` holds."""
+    worlds = frozenset(model.worlds)
+    succ = {w: frozenset(model.successors(w)) for w in worlds}
+    ext: dict[int, frozenset[str]] = {}
+
+    def sub(f: Formula) -> list[Formula]:
+        match f:
+            case Not(a) | Box(a) | Dia(a):
+                return [a]
+            case And(a, b) | Or(a, b) | Implies(a, b) | Iff(a, b):
+                return [a, b]
+        return []
+
+    def value(f: Formula) -> frozenset[str]:
+        match f:
+            case Atom(name):
+                return frozenset(w for w in worlds if name in model.true_atoms(w))
+            case Top():
+                return worlds
+            case Bot():
+                return frozenset()
+            case Not(a):
+                return worlds - ext[id(a)]
+            case And(a, b):
+                return ext[id(a)] & ext[id(b)]
+            case Or(a, b):
+                return ext[id(a)] | ext[id(b)]
+            case Implies(a, b):
+                return (worlds - ext[id(a)]) | ext[id(b)]
+            case Iff(a, b):
+                return worlds - (ext[id(a)] ^ ext[id(b)])
+            case Box(a):
+                return frozenset(w for w in worlds if succ[w] <= ext[id(a)])
+            case Dia(a):
+                return frozenset(w for w in worlds if succ[w] & ext[id(a)])
+        raise TypeError(f"not a formula: {f!r}")
+
+    stack: list[tuple[Formula, bool]] = [(goal, False)]
+    while stack:
+        f, ready = stack.pop()
+        if id(f) in ext:
+            continue
+        if ready:
+            ext[id(f)] = value(f)
+            continue
+        stack.append((f, True))
+        stack.extend((a, False) for a in sub(f) if id(a) not in ext)
+    return ext[id(goal)]
+
+
+def falsifies(model: Countermodel, goal: Formula) -> bool:
+    """True iff `goal` is false at the model's designated world."""
+    return model.world not in true_worlds(model, goal)
+
+
+def confirm(model: Countermodel, goal: Formula, logic: Logic) -> bool:
+    """A countermodel is confirmed iff its frame is one of `logic`'s and it falsifies `goal`."""
+    return not check_frame(model, logic) and falsifies(model, goal)

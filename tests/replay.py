@@ -1,0 +1,104 @@
+"""Test-only replay of a certificate tree, mirroring the Coq checker's semantics.
+
+It follows `certificate.py`'s docstring rule by rule (absolute indices, fresh labels,
+frame rules allowed only when the logic has the property), so that trees can be
+checked without Coq; the Coq-checking tests confirm that both agree.
+"""
+
+from __future__ import annotations
+
+from pxl_prover import certificate as c
+from pxl_prover.formula import And, Bot, Box, Dia, Formula, Not, Or
+from pxl_prover.logics import Logic
+from pxl_prover.nnf import nneg
+
+
+class ReplayError(AssertionError):
+    pass
+
+
+def replay(tree: c.Tableau, goal: Formula, logic: Logic) -> None:
+    """Raise ReplayError unless `tree` closes the tableau for `nneg(goal)` in `logic`."""
+    todo: list[tuple[c.Tableau, list[tuple[int, Formula]], list[tuple[int, int]], int]] = [
+        (tree, [(0, nneg(goal))], [], 1)
+    ]
+    while todo:
+        node, ents, rels, nxt = todo.pop()
+        while True:
+            match node:
+                case c.Close(i, j):
+                    _need(i < len(ents) and j < len(ents), "Close index out of range")
+                    (wi, fi), (wj, fj) = ents[i], ents[j]
+                    _need(wi == wj and fj == Not(fi), f"Close({i}, {j}) does not clash")
+                    break
+                case c.CloseBot(i):
+                    _need(i < len(ents) and ents[i][1] == Bot(), "CloseBot on a non-bottom")
+                    break
+                case c.AndRule(i, then):
+                    w, f = _entry(ents, i)
+                    _need(isinstance(f, And), "AndRule on a non-conjunction")
+                    ents = [*ents, (w, f.left), (w, f.right)]
+                    node = then
+                case c.OrRule(i, left, right):
+                    w, f = _entry(ents, i)
+                    _need(isinstance(f, Or), "OrRule on a non-disjunction")
+                    todo.append((right, [*ents, (w, f.right)], rels, nxt))
+                    ents = [*ents, (w, f.left)]
+                    node = left
+                case c.BoxRule(i, k, then):
+                    w, f = _entry(ents, i)
+                    _need(isinstance(f, Box), "BoxRule on a non-box")
+                    u, v = _rel(rels, k)
+                    _need(u == w, "BoxRule relation does not start at the box's world")
+                    ents = [*ents, (v, f.arg)]
+                    node = then
+                case c.DiaRule(i, then):
+                    w, f = _entry(ents, i)
+                    _need(isinstance(f, Dia), "DiaRule on a non-diamond")
+                    rels = [*rels, (w, nxt)]
+                    ents = [*ents, (nxt, f.arg)]
+                    nxt += 1
+                    node = then
+                case c.Refl(w, then):
+                    _need(logic.reflexive, f"Refl in {logic.name}")
+                    rels = [*rels, (w, w)]
+                    node = then
+                case c.Serial(w, then):
+                    _need(logic.serial, f"Serial in {logic.name}")
+                    rels = [*rels, (w, nxt)]
+                    nxt += 1
+                    node = then
+                case c.Sym(k, then):
+                    _need(logic.symmetric, f"Sym in {logic.name}")
+                    u, v = _rel(rels, k)
+                    rels = [*rels, (v, u)]
+                    node = then
+                case c.Trans(k1, k2, then):
+                    _need(logic.transitive, f"Trans in {logic.name}")
+                    (a, b), (b2, d) = _rel(rels, k1), _rel(rels, k2)
+                    _need(b == b2, "Trans relations do not chain")
+                    rels = [*rels, (a, d)]
+                    node = then
+                case c.Eucl(k1, k2, then):
+                    _need(logic.euclidean, f"Eucl in {logic.name}")
+                    (a, b), (a2, d) = _rel(rels, k1), _rel(rels, k2)
+                    _need(a == a2, "Eucl relations do not share a source")
+                    rels = [*rels, (b, d)]
+                    node = then
+                case _:
+                    raise ReplayError(f"not a tableau node: {node!r}")
+
+
+def _need(ok: bool, message: str) -> None:
+    if not ok:
+        raise ReplayError(message)
+
+
+def _entry(ents: list[tuple[int, Formula]], i: int) -> tuple[int, Formula]:
+    _need(0 <= i < len(ents), f"entry index {i} out of range")
+    return ents[i]
+
+
+def _rel(rels: list[tuple[int, int]], k: int) -> tuple[int, int]:
+    _need(0 <= k < len(rels), f"relation index {k} out of range")
+    return rels[k]
