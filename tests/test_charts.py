@@ -338,6 +338,37 @@ def test_operator_cluster_wide_rbac_is_exactly_what_it_uses() -> None:
         assert binding["roleRef"]["name"] in {r["metadata"]["name"] for r in roles}
 
 
+def test_operator_rbac_covers_every_call_the_operator_code_makes() -> None:
+    """Derived from the operator itself, so a new child kind cannot ship without RBAC."""
+    if importlib.util.find_spec("pxl_operator.reconcile") is None:
+        pytest.skip("the operator is not written yet (operator half of issue 5)")
+    from pxl_operator import kube, manifests
+    from pxl_operator.spec import resolve
+
+    roles = [m for m in render(OPERATOR_CHART) if m["kind"] == "ClusterRole"]
+    granted: dict[tuple[str, str], set[str]] = {}
+    for role in roles:
+        for key, verbs in permissions(role).items():
+            granted.setdefault(key, set()).update(verbs)
+
+    def resource(kind: str) -> tuple[str, str]:
+        prefix, plural = kube.KINDS[kind]
+        return ("" if prefix.startswith("/api/") else prefix.split("/")[2], plural)
+
+    for kind in kube.KINDS:
+        assert "get" in granted.get(resource(kind), set()), f"the operator reads {kind}s"
+    example = yaml.safe_load((ROOT / "examples" / "production.yaml").read_text())
+    spec = resolve("pxl", example["spec"])
+    children = manifests.children("pxl", NAMESPACE, spec, KERNEL_HASH)
+    for child in children:
+        assert {"create", "patch"} <= granted[resource(child["kind"])], child["kind"]
+    assert manifests.generates_hmac_secret(spec)
+    assert "create" in granted[resource("Secret")]
+    for kind in manifests.optional_kinds(spec):
+        assert "delete" in granted[resource(kind)], f"{kind} is deleted when switched off"
+    assert "patch" in granted[("pxl.logos.dev", "pxlprovers/status")]
+
+
 def test_operator_namespaced_install_grants_only_in_watched_namespaces() -> None:
     manifests = render(OPERATOR_CHART, {"watchNamespaces": ["team-a", "team-b"]})
     (cluster_role,) = [m for m in manifests if m["kind"] == "ClusterRole"]

@@ -203,15 +203,18 @@ def render_command() -> str:
     return cli
 
 
-def rendered(name: str) -> list[dict[str, Any]]:
+def rendered(name: str, *more_files: Path) -> list[dict[str, Any]]:
+    files = [EXAMPLES_DIR / name, *more_files]
     result = subprocess.run(
-        [render_command(), "render", "-f", str(EXAMPLES_DIR / name)],
+        [render_command(), "render", *(arg for f in files for arg in ("-f", str(f)))],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
+    if more_files:
+        assert "note:" not in result.stderr, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
@@ -232,3 +235,22 @@ def test_rendered_production_example_leaves_replicas_to_the_hpa() -> None:
     ingress = children["Ingress"]
     assert ingress["spec"]["tls"][0]["secretName"] == "pxl-example-com-tls"
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/limit-rps"] == "50"
+
+
+def test_rendered_custom_kernel_example_pins_and_mounts_the_configmaps_kernel(
+    tmp_path: Path,
+) -> None:
+    name = the_prover("custom-kernel.yaml")["spec"]["kernel"]["configMapRef"]["name"]
+    configmap_file = tmp_path / "kernel-configmap.yaml"
+    configmap_file.write_text(yaml.safe_dump(kernel_configmap_as_kubectl_creates_it(name)))
+    children = {c["kind"]: c for c in rendered("custom-kernel.yaml", configmap_file)}
+    template = children["Deployment"]["spec"]["template"]
+    expected = kernel_hash(REPO_KERNEL_DIR)
+    assert template["metadata"]["annotations"]["pxl.logos.dev/kernel-hash"] == expected
+    (container,) = template["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PXL_EXPECTED_KERNEL_HASH"] == expected
+    assert env["PXL_KERNEL_DIR"] == "/etc/pxl/kernel"
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/pxl/kernel"]
+    (volume,) = [v for v in template["spec"]["volumes"] if v["name"] == mount["name"]]
+    assert volume["configMap"]["name"] == name
