@@ -9,7 +9,6 @@
   "use strict";
 
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const RECHECK_COMMAND = "coqc -Q coq PXL cert.v";
   const FRAME_CONDITIONS = {
     K: "any frame",
     T: "reflexive frames",
@@ -207,10 +206,12 @@
     const message = error.message || response.statusText || "unexpected answer";
     let title = "Error " + response.status + " (" + code + ")";
     if (code === "parse_error") title = "The goal does not parse";
+    const retry = response.headers.get("Retry-After");
     if (response.status === 429) {
-      const retry = response.headers.get("Retry-After");
-      title = "The prover is busy";
+      title = code === "rate_limited" ? "Too many goals from this page for now" : "The prover is busy";
       if (retry) title += " — retry in " + retry + " s";
+    } else if (response.status === 503) {
+      title = "The prover is not ready" + (retry ? " — retry in " + retry + " s" : "");
     }
     showFailure(title, message);
     $("result").dataset.state = "error";
@@ -282,7 +283,7 @@
 
   function showProof(answer) {
     $("certificate").textContent = answer.certificate || "(no certificate in the answer)";
-    $("recheck-command").textContent = RECHECK_COMMAND;
+    $("recheck-hash").textContent = answer.kernel_hash || "(the hash above)";
     $("copy-status").textContent = "";
     show("proof", true);
   }
@@ -293,6 +294,7 @@
   const LOOP_SPACE = 26;
   const GAP = 30;
   const FLAG = " ✗ goal false";
+  const CLUSTER_MIN = 4; // smaller complete clusters read fine as double arrows and loops
 
   function worldLabel(world) {
     return /^\d+$/.test(String(world)) ? "w" + world : String(world);
@@ -431,7 +433,7 @@
 
     const nodes = new Map();
     const blocks = comps.map((comp, i) => {
-      const cluster = comp.length >= 3 && isCompleteCluster(comp, model.succ);
+      const cluster = comp.length >= CLUSTER_MIN && isCompleteCluster(comp, model.succ);
       const members = comp.map((w) => {
         const label = atomsLabel(model.atoms.get(w) || []);
         const nameText = worldLabel(w) + (w === model.actual ? FLAG : "");
@@ -717,7 +719,9 @@
     const model = readModel(raw);
     const graph = $("graph");
     graph.textContent = "";
-    graph.appendChild(drawCountermodel(model));
+    const drawing = drawCountermodel(model);
+    graph.appendChild(drawing);
+    show("legend-cluster", drawing.querySelector(".cluster") !== null);
     $("countermodel-explain").textContent =
       model.worlds.length + (model.worlds.length === 1 ? " world" : " worlds") +
       "; the goal is false at " + worldLabel(model.actual) + ".";
