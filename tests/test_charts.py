@@ -32,6 +32,7 @@ OPERATOR_DOCKERFILE = ROOT / "operator.Dockerfile"
 KUBE_VERSION = "1.30.0"
 NAMESPACE = "pxl"
 KERNEL_HASH = "ab" * 32
+POOL_ENV = ("PXL_POOL_SIZE", "PXL_CACHE_TTL", "PXL_CACHE_SIZE")
 
 PROVER_FULL_VALUES: dict[str, Any] = {
     "replicaCount": 4,
@@ -166,11 +167,7 @@ def test_prover_pod_contract_port_probes_env_and_writable_dirs() -> None:
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     env = env_of(container)
     assert env["PXL_SERVER_PORT"] == "8088"
-    assert (env["PXL_POOL_SIZE"], env["PXL_CACHE_TTL"], env["PXL_CACHE_SIZE"]) == (
-        "5",
-        "300",
-        "1000",
-    )
+    assert [env[name] for name in POOL_ENV] == ["5", "300", "1000"]
     assert env["LOG_LEVEL"] == "INFO"
     assert env["PXL_CACHE_DIR"] == "/var/cache/pxl"
     volumes = {v["name"]: v for v in pod["volumes"]}
@@ -230,11 +227,7 @@ def test_prover_with_hpa_leaves_replicas_to_the_hpa_and_wires_everything_up() ->
     assert env["HMAC_SECRET_KEY"] == {"secretKeyRef": {"name": "pxl-hmac", "key": "key"}}
     assert env["PXL_EXPECTED_KERNEL_HASH"] == KERNEL_HASH
     assert env["PXL_KERNEL_DIR"] == "/etc/pxl/kernel"
-    assert (env["PXL_POOL_SIZE"], env["PXL_CACHE_TTL"], env["PXL_CACHE_SIZE"]) == (
-        "8",
-        "600",
-        "5000",
-    )
+    assert [env[name] for name in POOL_ENV] == ["8", "600", "5000"]
     assert env["LOG_LEVEL"] == "DEBUG"
     kernel_mount = next(
         m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == "/etc/pxl/kernel"

@@ -53,18 +53,18 @@ if generation ~= nil and (observed == nil or observed < generation) then
   return hs
 end
 
-local degraded = find_condition(status.conditions, "Degraded")
-if degraded ~= nil and degraded.status == "True" then
-  hs.status = "Degraded"
-  hs.message = describe(degraded, "The PXL operator reports Degraded")
-  return hs
-end
-
-local progressing = find_condition(status.conditions, "Progressing")
-if progressing ~= nil and progressing.status == "True" then
-  hs.status = "Progressing"
-  hs.message = describe(progressing, "Rollout in progress")
-  return hs
+-- Degraded outranks Progressing: after a rollback the old pods may still be Ready.
+local reported = {
+  {condition = "Degraded", fallback = "The PXL operator reports Degraded"},
+  {condition = "Progressing", fallback = "Rollout in progress"},
+}
+for _, state in ipairs(reported) do
+  local found = find_condition(status.conditions, state.condition)
+  if found ~= nil and found.status == "True" then
+    hs.status = state.condition
+    hs.message = describe(found, state.fallback)
+    return hs
+  end
 end
 
 local ready = find_condition(status.conditions, "Ready")
