@@ -1,7 +1,7 @@
 """Result cache: TTL + LRU, shared by goals equal up to renaming atoms and ∧/∨ order.
 
 The key is (kernel hash, logic, canonical form). The canonical form orders the operands of
-every ∧/∨ by an atom-blind shape digest and then numbers atoms by first occurrence, so
+every ∧/∨ by a name-blind shape digest and then numbers atoms by first occurrence, so
 `BOX(B -> B)` and `BOX(A -> A)` share an entry, as do `A & (B | C)` and `(C | B) & A`.
 
 A hit must answer the USER's goal, never a different formula:
@@ -71,16 +71,41 @@ def _postorder(root: Formula) -> list[Formula]:
     return order
 
 
+def _digest(*parts: bytes) -> bytes:
+    return hashlib.blake2b(b"\x00".join(parts), digest_size=16).digest()
+
+
+def _atom_colours(root: Formula) -> dict[str, bytes]:
+    """A name-blind signature per atom: the multiset of paths (from the root) at which it
+    occurs, with ∧/∨ operand positions not distinguished. It tells atoms apart so that
+    operands of equal shape, like `p | q` in `BOX(p | q) -> BOX p`, still order canonically.
+    """
+    paths: dict[str, list[bytes]] = {}
+    stack: list[tuple[Formula, bytes]] = [(root, b"root")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, Atom):
+            paths.setdefault(node.name, []).append(path)
+            continue
+        tag = _TAGS[type(node)].encode()
+        for index, child in enumerate(_children(node)):
+            position = b"c" if isinstance(node, _COMMUTATIVE) else str(index).encode()
+            stack.append((child, _digest(path, tag, position)))
+    return {name: _digest(b"atom", *sorted(found)) for name, found in paths.items()}
+
+
 def _shapes(root: Formula) -> dict[int, bytes]:
-    """Atom-blind digest of every subformula, invariant under ∧/∨ operand order."""
+    """Name-blind digest of every subformula, invariant under ∧/∨ operand order."""
+    colours = _atom_colours(root)
     shape: dict[int, bytes] = {}
     for node in _postorder(root):
+        if isinstance(node, Atom):
+            shape[id(node)] = colours[node.name]
+            continue
         kids = [shape[id(c)] for c in _children(node)]
         if isinstance(node, _COMMUTATIVE):
             kids.sort()
-        tag = "atom" if isinstance(node, Atom) else _TAGS[type(node)]
-        digest = hashlib.blake2b(tag.encode() + b"(" + b",".join(kids), digest_size=16)
-        shape[id(node)] = digest.digest()
+        shape[id(node)] = _digest(_TAGS[type(node)].encode(), *kids)
     return shape
 
 

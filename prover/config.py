@@ -82,9 +82,10 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
 
 
 def _port(text: str) -> int:
-    value = _int_at_least(1)(text)
+    """A TCP port; 0 asks the system for a free one."""
+    value = _int_at_least(0)(text)
     if value > 65535:
-        raise ValueError("must be a TCP port (1-65535)")
+        raise ValueError("must be a TCP port (0-65535)")
     return value
 
 
