@@ -362,6 +362,38 @@ def test_operator_rbac_covers_every_call_the_operator_code_makes() -> None:
     assert "patch" in granted[("pxl.logos.dev", "pxlprovers/status")]
 
 
+def test_operator_rbac_covers_every_watch_of_its_kopf_handlers() -> None:
+    """kopf lists and watches what handlers and indexes select, and patches its progress
+    annotations onto what change handlers (create/update/resume) handle."""
+    if importlib.util.find_spec("pxl_operator.handlers") is None:
+        pytest.skip("the operator is not written yet (operator half of issue 5)")
+    import kopf
+    import pxl_operator.handlers  # noqa: F401  (registers the handlers)
+
+    registry = kopf.get_default_registry()
+    # kopf keeps handlers per reaction kind; these are the attributes its own reactor reads.
+    watched = [
+        *registry._indexing.get_all_handlers(),
+        *registry._watching.get_all_handlers(),
+        *registry._spawning.get_all_handlers(),
+        *registry._changing.get_all_handlers(),
+    ]
+    patched = [*registry._spawning.get_all_handlers(), *registry._changing.get_all_handlers()]
+    assert watched, "no kopf handlers registered"
+    (role,) = [
+        m
+        for m in render(OPERATOR_CHART)
+        if m["kind"] == "ClusterRole" and m["metadata"]["name"] == "rel-pxl-operator"
+    ]
+    granted = permissions(role)
+    for handler in watched:
+        key = (handler.selector.group, handler.selector.any_name)
+        assert {"list", "watch"} <= granted.get(key, set()), (handler.id, key)
+    for handler in patched:
+        key = (handler.selector.group, handler.selector.any_name)
+        assert "patch" in granted[key], (handler.id, key)
+
+
 def test_operator_namespaced_install_grants_only_in_watched_namespaces() -> None:
     manifests = render(OPERATOR_CHART, {"watchNamespaces": ["team-a", "team-b"]})
     (cluster_role,) = [m for m in manifests if m["kind"] == "ClusterRole"]
