@@ -1,9 +1,9 @@
 """kopf handlers: every trigger funnels into the one level-triggered `Reconciler`.
 
-Triggers: the PXLProver itself (create, update, resume after a restart, a periodic
-resync), the kernel ConfigMap it names (found through a kopf index, so editing the
-ConfigMap rolls the fleet without touching the PXLProver), and its Deployment
-(rollout progress, completion, stall).
+Triggers: the PXLProver itself (create, update, resume after a restart), the kernel
+ConfigMap it names (found through a kopf index, so editing the ConfigMap rolls the
+fleet without touching the PXLProver), and its Deployment (rollout progress,
+completion, stall).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
-from pxl_operator.kube import Kube
+from kubernetes.config import ConfigException
+from pxl_operator.kube import Kube, load_configuration
 from pxl_operator.manifests import GROUP, MANAGED_BY
 from pxl_operator.reconcile import KIND, Reconciler
 
 PXLPROVERS = (GROUP, "v1alpha1", "pxlprovers")
-RESYNC_INTERVAL_S = 300.0
 WATCH_SERVER_TIMEOUT_S = 300
 
 
@@ -26,13 +26,46 @@ def _warn(owner: Mapping[str, Any], reason: str, message: str) -> None:
     kopf.warn(dict(owner), reason=reason, message=message)
 
 
+@kopf.on.login(id="credentials")
+def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
+    """kopf's watches use the same credentials as the operator's own API calls."""
+    try:
+        configuration = load_configuration()
+    except ConfigException as exc:
+        raise kopf.LoginError(f"no Kubernetes credentials: {exc}") from exc
+    header = configuration.get_api_key_with_prefix("BearerToken") or ""
+    scheme, _, token = header.partition(" ") if " " in header else ("", "", header)
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+        trust_env=settings.networking.trust_env,
+    )
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Watches that reconnect regularly; Events only for warnings; one API client."""
+    """Watches that reconnect regularly; Events only for warnings; one API client.
+
+    Handler progress lives in annotations only: the CRD's structural schema prunes the
+    `status.kopf` field kopf would otherwise also write. No handler needs a finalizer,
+    so deleting a PXLProver never waits for the operator.
+    """
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage()
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_S
     settings.watching.client_timeout = WATCH_SERVER_TIMEOUT_S + 30
     settings.posting.level = logging.WARNING
-    memo.reconciler = Reconciler(Kube.from_environment(), warn=_warn)
+    try:
+        kube = Kube.from_environment()
+    except ConfigException as exc:
+        raise kopf.PermanentError(f"no Kubernetes credentials: {exc}") from exc
+    memo.reconciler = Reconciler(kube, warn=_warn)
 
 
 @kopf.on.probe(id="reconciles")
@@ -53,7 +86,6 @@ def kernel_configmaps(
 @kopf.on.create(*PXLPROVERS, id="create")
 @kopf.on.update(*PXLPROVERS, id="update")
 @kopf.on.resume(*PXLPROVERS, id="resume")
-@kopf.timer(*PXLPROVERS, id="resync", interval=RESYNC_INTERVAL_S, initial_delay=RESYNC_INTERVAL_S)
 def prover_changed(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
     memo.reconciler.reconcile(namespace, name)
 

@@ -9,6 +9,7 @@ the kubeconfig, the same sources kopf logs in with.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,21 @@ MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT_S = 30
 
 
+def load_configuration() -> client.Configuration:
+    """In-cluster service account if present, else the kubeconfig named by KUBECONFIG.
+
+    KUBECONFIG is read now, not when `kubernetes` was imported. Raises ConfigException.
+    """
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)
+    except config.ConfigException:
+        config.load_kube_config(
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
+        )
+    return configuration
+
+
 class ApiError(Exception):
     """A non-2xx answer of the API server."""
 
@@ -45,13 +61,7 @@ class Kube:
 
     @classmethod
     def from_environment(cls) -> Kube:
-        """In-cluster service account if present, else the kubeconfig (KUBECONFIG)."""
-        configuration = client.Configuration()
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=configuration)
-        return cls(client.ApiClient(configuration))
+        return cls(client.ApiClient(load_configuration()))
 
     def _path(self, kind: str, namespace: str, name: str | None = None) -> str:
         prefix, plural = KINDS[kind]

@@ -1,0 +1,489 @@
+"""An emulated Kubernetes cluster for running the real kopf operator over HTTP.
+
+kmock's KubernetesEmulator stores objects and streams watch events, but it is not an
+API server: it never bumps `resourceVersion`, has no `generation`, merges a `/status`
+patch into the whole object, and runs no controllers. This module adds what the
+operator relies on:
+
+- `ApiServer`: `resourceVersion` bumped on every real change (a no-op patch changes
+  nothing and emits no event, as on a real server), `generation` bumped on spec
+  changes, `uid`/`creationTimestamp`, `generateName`, the `status` subresource for
+  the resources that declare it, `spec.replicas` defaulting for Deployments,
+  finalizer-aware deletion and garbage collection of owned objects.
+- `DeploymentController`: plays kube-controller-manager for Deployments. For each new
+  generation it reports the rollout as progressing, then completes it, or — when the
+  test says the new pods never become ready — stalls it with ProgressDeadlineExceeded.
+  It writes only through the HTTP API, so the operator sees ordinary watch events.
+- `Cluster`: runs both on a background event loop, runs the operator (kopf.run, as
+  `pxl-operator run` does) in a thread that can be stopped and restarted, and offers
+  kubectl-like helpers over HTTP for the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import datetime
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import attrs
+import kmock
+import kopf
+import requests
+from kmock import action
+
+RESOURCES = {
+    "PXLProver": "/apis/pxl.logos.dev/v1alpha1",
+    "ConfigMap": "/api/v1",
+    "Secret": "/api/v1",
+    "Service": "/api/v1",
+    "Event": "/api/v1",
+    "Deployment": "/apis/apps/v1",
+    "HorizontalPodAutoscaler": "/apis/autoscaling/v2",
+    "PodDisruptionBudget": "/apis/policy/v1",
+    "Ingress": "/apis/networking.k8s.io/v1",
+}
+PLURALS = {
+    "PXLProver": "pxlprovers",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
+    "Service": "services",
+    "Event": "events",
+    "Deployment": "deployments",
+    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "PodDisruptionBudget": "poddisruptionbudgets",
+    "Ingress": "ingresses",
+}
+WITH_STATUS_SUBRESOURCE = {"pxlprovers", "deployments"}
+NAMESPACE = "default"
+REVISION = "deployment.kubernetes.io/revision"
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A deep, JSON-only copy of a stored object (kmock wraps nested dicts in views)."""
+    return dict(json.loads(json.dumps(obj.last.raw)))
+
+
+def _now() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@attrs.define(kw_only=True)
+class ApiServer(kmock.KubernetesEmulator):
+    """kmock's emulator with the write semantics of a real API server (see module doc)."""
+
+    _revision: int = attrs.field(default=1000, init=False)
+
+    async def _handle(self, request: Any) -> Any:
+        writes = (action.CREATE, action.UPDATE, action.DELETE)
+        if request.resource is None or request.action not in writes:
+            return await super()._handle(request)
+        if request.action != action.CREATE and request.name is None:
+            return await super()._handle(request)
+        async with self._lock:
+            if request.action == action.CREATE:
+                await self._create(request)
+            elif request.action == action.UPDATE:
+                await self._update(request)
+            else:
+                await self._delete(request)
+        # Skip the parent's own (naive) write handling; serve the stored object.
+        return await kmock.KubernetesScaffold._handle(self, request)
+
+    def _next_version(self) -> str:
+        self._revision += 1
+        return str(self._revision)
+
+    async def _emit(self, resource: Any, kind: str, obj: Mapping[str, Any]) -> None:
+        await self._buses[resource].put({"type": kind, "object": copy.deepcopy(dict(obj))})
+
+    async def _create(self, request: Any) -> None:
+        body = copy.deepcopy(request.data)
+        meta = body.setdefault("metadata", {})
+        meta["namespace"] = request.namespace or meta.get("namespace")
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        key = (request.resource, meta["namespace"], meta["name"])
+        if key in self._objects and not self._objects[key].deleted:
+            raise kmock.KubernetesError(
+                status=409, reason="AlreadyExists", message=f"{meta['name']} already exists"
+            )
+        meta.update(
+            uid=str(uuid.uuid4()),
+            resourceVersion=self._next_version(),
+            generation=1,
+            creationTimestamp=_now(),
+        )
+        if request.resource.plural in WITH_STATUS_SUBRESOURCE:
+            body.pop("status", None)
+        if request.resource.plural == "deployments":
+            body.setdefault("spec", {}).setdefault("replicas", 1)
+        # The parent's response handler looks the object up by the request's name.
+        request.data.clear()
+        request.data.update(body)
+        if key in self._objects:
+            self._objects[key].create(body)
+        else:
+            self._objects[key] = body
+        await self._emit(request.resource, "ADDED", body)
+
+    def _find(self, request: Any) -> tuple[Any, Any]:
+        key = (request.resource, request.namespace, request.name)
+        if key not in self._objects or self._objects[key].deleted:
+            raise kmock.KubernetesObjectNotFoundError()
+        return key, self._objects[key]
+
+    async def _update(self, request: Any) -> None:
+        _, obj = self._find(request)
+        if not isinstance(request.data, Mapping):
+            raise kmock.KubernetesError(status=415, reason="UnsupportedMediaType")
+        current = _plain(obj)
+        patch = dict(request.data)
+        if request.subresource == "status":
+            patch = {"status": patch.get("status")}
+        elif request.resource.plural in WITH_STATUS_SUBRESOURCE:
+            patch.pop("status", None)
+        new = merge_patch(current, patch)
+        for field in ("uid", "name", "namespace", "creationTimestamp", "resourceVersion"):
+            if field in current["metadata"]:
+                new["metadata"][field] = current["metadata"][field]
+        if new.get("spec") != current.get("spec"):
+            new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+        if new == current:
+            return  # a no-op write: no new resourceVersion, no watch event
+        new["metadata"]["resourceVersion"] = self._next_version()
+        obj.history.append(new)
+        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            await self._remove(request.resource, obj)
+        else:
+            await self._emit(request.resource, "MODIFIED", new)
+
+    async def _delete(self, request: Any) -> None:
+        _, obj = self._find(request)
+        meta = _plain(obj)["metadata"]
+        if meta.get("deletionTimestamp"):
+            return
+        if meta.get("finalizers"):
+            new = merge_patch(
+                _plain(obj),
+                {
+                    "metadata": {
+                        "deletionTimestamp": _now(),
+                        "resourceVersion": self._next_version(),
+                    }
+                },
+            )
+            obj.history.append(new)
+            await self._emit(request.resource, "MODIFIED", new)
+        else:
+            await self._remove(request.resource, obj)
+
+    async def _remove(self, resource: Any, obj: Any) -> None:
+        """Delete now, then collect the garbage: objects owned by the deleted one."""
+        last = _plain(obj)
+        obj.delete()
+        await self._emit(resource, "DELETED", last)
+        uid = last["metadata"].get("uid")
+        for (child_resource, _, _), child in list(self._objects.items()):
+            if child.deleted:
+                continue
+            refs = _plain(child).get("metadata", {}).get("ownerReferences") or []
+            if any(ref.get("uid") == uid for ref in refs):
+                await self._remove(child_resource, child)
+
+
+PodsReady = Callable[[Mapping[str, Any]], bool]
+
+
+class DeploymentController:
+    """Rolls Deployments the way the real controller reports it (status via HTTP)."""
+
+    def __init__(self, server: ApiServer, url: str, pods_ready: PodsReady, delay_s: float) -> None:
+        self.server = server
+        self.url = url.rstrip("/")
+        self.pods_ready = pods_ready
+        self.delay_s = delay_s
+        self._seen: dict[tuple[str, str], tuple[int, str]] = {}
+        self._revisions: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def _deployments(self) -> list[dict[str, Any]]:
+        found = []
+        for (resource, _, _), obj in list(self.server.objects.items()):
+            if resource.plural == "deployments" and not obj.deleted:
+                found.append(_plain(obj))
+        return found
+
+    async def run(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            while True:
+                for deployment in self._deployments():
+                    await self._observe(session, deployment)
+                await asyncio.sleep(0.05)
+
+    async def _patch(
+        self, session: aiohttp.ClientSession, dep: Mapping[str, Any], body: Any, sub: str = ""
+    ) -> None:
+        meta = dep["metadata"]
+        path = f"/apis/apps/v1/namespaces/{meta['namespace']}/deployments/{meta['name']}{sub}"
+        headers = {"Content-Type": "application/merge-patch+json"}
+        async with session.patch(self.url + path, data=json.dumps(body), headers=headers) as resp:
+            resp.raise_for_status()
+
+    def _current_generation(self, key: tuple[str, str]) -> int | None:
+        for dep in self._deployments():
+            if (dep["metadata"]["namespace"], dep["metadata"]["name"]) == key:
+                return int(dep["metadata"]["generation"])
+        return None
+
+    async def _observe(self, session: aiohttp.ClientSession, dep: dict[str, Any]) -> None:
+        meta = dep["metadata"]
+        key = (meta["namespace"], meta["name"])
+        generation = int(meta["generation"])
+        template = dep["spec"]["template"]
+        fingerprint = json.dumps(template, sort_keys=True)
+        seen_generation, _ = self._seen.get(key, (0, ""))
+        if seen_generation == generation:
+            return
+        self._seen[key] = (generation, fingerprint)
+        old_fingerprint, revision = self._revisions.get(key, ("", 0))
+        replicas = dep["spec"].get("replicas", 1)
+        if fingerprint != old_fingerprint:
+            revision += 1
+            self._revisions[key] = (fingerprint, revision)
+            await self._patch(
+                session, dep, {"metadata": {"annotations": {REVISION: str(revision)}}}
+            )
+            old_ready = dep.get("status", {}).get("readyReplicas", 0)
+            await self._patch(
+                session,
+                dep,
+                {
+                    "status": self._status(
+                        generation, replicas + 1, 1, old_ready, "ReplicaSetUpdated"
+                    )
+                },
+                "/status",
+            )
+            await asyncio.sleep(self.delay_s)
+            if self._current_generation(key) != generation:
+                return  # superseded by a newer template: that one rolls instead
+        if self.pods_ready(template):
+            status = self._status(
+                generation, replicas, replicas, replicas, "NewReplicaSetAvailable"
+            )
+        else:
+            # The new pods never pass /ready; the old ones keep serving (maxUnavailable 0).
+            old_ready = dep.get("status", {}).get("readyReplicas", 0)
+            status = self._status(
+                generation, replicas + 1, 1, old_ready, "ProgressDeadlineExceeded", stalled=True
+            )
+        await self._patch(session, dep, {"status": status}, "/status")
+
+    @staticmethod
+    def _status(
+        generation: int, total: int, updated: int, ready: int, reason: str, stalled: bool = False
+    ) -> dict[str, Any]:
+        now = _now()
+        return {
+            "observedGeneration": generation,
+            "replicas": total,
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "True" if ready > 0 else "False",
+                    "reason": "MinimumReplicasAvailable",
+                    "lastUpdateTime": now,
+                    "lastTransitionTime": now,
+                },
+                {
+                    "type": "Progressing",
+                    "status": "False" if stalled else "True",
+                    "reason": reason,
+                    "message": "ReplicaSet has timed out progressing." if stalled else reason,
+                    "lastUpdateTime": now,
+                    "lastTransitionTime": now,
+                },
+            ],
+        }
+
+
+class Cluster:
+    """The emulated cluster on a background loop, the operator in a restartable thread."""
+
+    def __init__(self, workdir: Path, controller_delay_s: float = 0.3) -> None:
+        self.workdir = workdir
+        self.controller_delay_s = controller_delay_s
+        self.unready: Callable[[Mapping[str, Any]], bool] = lambda template: False
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._stack = contextlib.AsyncExitStack()
+        self._operator: threading.Thread | None = None
+        self._operator_stop: threading.Event | None = None
+        self.operator_errors: list[BaseException] = []
+        self.url = ""
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        self._loop_thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+
+    async def _start(self) -> None:
+        self.server = await self._stack.enter_async_context(ApiServer())
+        await self._stack.enter_async_context(kmock.Server(self.server))
+        self.server.resources.load_bundled()
+        self.server.resources["pxl.logos.dev/v1alpha1/pxlprovers"] = kmock.ResourceInfo(
+            kind="PXLProver",
+            singular="pxlprover",
+            shortnames={"pxl"},
+            namespaced=True,
+            subresources={"status"},
+            verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
+        )
+        self.url = str(self.server.url).rstrip("/")
+        controller = DeploymentController(
+            self.server,
+            self.url,
+            lambda template: not self.unready(template),
+            self.controller_delay_s,
+        )
+        self._controller = asyncio.ensure_future(controller.run())
+
+    def stop(self) -> None:
+        self.stop_operator()
+
+        async def shutdown() -> None:
+            self._controller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._controller
+            await self._stack.aclose()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop_thread.join(timeout=10)
+
+    def kubeconfig(self) -> Path:
+        path = self.workdir / "kubeconfig"
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "emulated", "cluster": {"server": self.url}}],
+                    "users": [{"name": "tester", "user": {"token": "emulated"}}],
+                    "contexts": [
+                        {"name": "emulated", "context": {"cluster": "emulated", "user": "tester"}}
+                    ],
+                    "current-context": "emulated",
+                }
+            )
+        )
+        return path
+
+    def start_operator(self) -> None:
+        """Run the operator as `pxl-operator run -n default` does (kopf standalone)."""
+        import pxl_operator.handlers  # noqa: F401  (registers the handlers)
+
+        stop = threading.Event()
+        settings = kopf.OperatorSettings()
+        settings.scanning.disabled = True  # kmock cannot list namespaces
+
+        def run() -> None:
+            try:
+                kopf.run(
+                    standalone=True,
+                    namespaces=[NAMESPACE],
+                    settings=settings,
+                    stop_flag=stop,
+                    memo=kopf.Memo(),
+                )
+            except BaseException as exc:  # reported by the test, not lost in a thread
+                self.operator_errors.append(exc)
+
+        self._operator_stop = stop
+        self._operator = threading.Thread(target=run, daemon=True)
+        self._operator.start()
+
+    def stop_operator(self) -> None:
+        if self._operator is None or self._operator_stop is None:
+            return
+        self._operator_stop.set()
+        self._operator.join(timeout=30)
+        assert not self._operator.is_alive(), "the operator did not stop"
+        self._operator = None
+
+    # -- kubectl-like helpers over HTTP ---------------------------------------------
+    def _path(self, kind: str, name: str | None = None, sub: str = "") -> str:
+        path = f"{self.url}{RESOURCES[kind]}/namespaces/{NAMESPACE}/{PLURALS[kind]}"
+        return f"{path}/{name}{sub}" if name else path
+
+    def apply(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        response = requests.post(self._path(body["kind"]), json=dict(body), timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        response = requests.get(self._path(kind, name), timeout=10)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return dict(response.json())
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        response = requests.get(self._path(kind), timeout=10)
+        response.raise_for_status()
+        return list(response.json()["items"])
+
+    def patch(self, kind: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        response = requests.patch(
+            self._path(kind, name),
+            data=json.dumps(patch),
+            headers={"Content-Type": "application/merge-patch+json"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    def delete(self, kind: str, name: str) -> None:
+        requests.delete(self._path(kind, name), timeout=10).raise_for_status()
+
+    def wait_for(self, what: str, check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
+        """Poll until `check()` returns something truthy; fail naming `what` otherwise."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert not self.operator_errors, f"the operator crashed: {self.operator_errors!r}"
+            result = check()
+            if result:
+                return result
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout_s}s waiting for: {what}")
+
+    def condition(self, name: str, kind: str) -> dict[str, Any]:
+        prover = self.get("PXLProver", name) or {}
+        for cond in prover.get("status", {}).get("conditions") or []:
+            if cond["type"] == kind:
+                return dict(cond)
+        return {}
