@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# `python -m` run here would put this folder first on sys.path, and the repository's
+# operator/ folder would then shadow the standard `operator` module (python >= 3.11).
+export PYTHONSAFEPATH=1
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
@@ -47,7 +50,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3 python3-venv
 venv_works() { [ -x .venv/bin/python ] && .venv/bin/python -m pip --version >/dev/null 2>&1; }
 if ! venv_works; then
     say "creating .venv"
-    if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
+    if ! "$PYTHON" -m venv --clear .venv >/dev/null 2>&1 || ! venv_works; then
         apt_install python3-venv  # Debian ships venv's ensurepip separately
         "$PYTHON" -m venv --clear .venv
     fi

@@ -3,6 +3,7 @@
 # suite (arguments go to pytest). Exits non-zero if either fails; both always run.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PYTHONSAFEPATH=1  # keep operator/ from shadowing the standard module (see setup.sh)
 bash scripts/setup.sh || exit 1
 status=0
 .venv/bin/ruff check . || status=1
