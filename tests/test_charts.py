@@ -247,10 +247,37 @@ def test_prover_without_auth_has_no_secret_and_no_key() -> None:
     assert "HMAC_SECRET_KEY" not in env
 
 
-def test_prover_rejects_min_replicas_above_max() -> None:
-    values = {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}
-    with pytest.raises(helm.HelmError, match="minReplicas must not exceed"):
-        render(PROVER_CHART, values)
+@pytest.mark.parametrize(
+    ("chart", "values", "complaint"),
+    [
+        (
+            PROVER_CHART,
+            {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}},
+            "minReplicas must not exceed",
+        ),
+        (PROVER_CHART, {"autoscaling": {"maxReplica": 5}}, "maxReplica"),
+        (PROVER_CHART, {"logLevel": "VERBOSE"}, "logLevel"),
+        (PROVER_CHART, {"ingress": {"enabled": True, "host": ""}}, "host"),
+        (PROVER_CHART, {"kernel": {"expectedHash": "abc"}}, "expectedHash"),
+        (OPERATOR_CHART, {"watchNamespaces": ["Team_A"]}, "watchNamespaces"),
+        (OPERATOR_CHART, {"watchNamspaces": ["team-a"]}, "watchNamspaces"),
+    ],
+    ids=[
+        "min-above-max",
+        "misspelt-key",
+        "bad-log-level",
+        "ingress-without-host",
+        "short-hash",
+        "bad-namespace",
+        "misspelt-operator-key",
+    ],
+)
+def test_charts_refuse_values_that_would_deploy_something_else(
+    chart: Path, values: dict[str, Any], complaint: str
+) -> None:
+    """A typo must stop the install with its name, not silently keep the default."""
+    with pytest.raises(helm.HelmError, match=complaint):
+        render(chart, values)
 
 
 # --- pxl-operator -----------------------------------------------------------------------
