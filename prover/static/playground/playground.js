@@ -378,6 +378,25 @@
     );
   }
 
+  /* The component's worlds in depth-first order from its first world (the falsifying one
+   * when it is here): a tree walked this way sits on a ring without crossing edges. */
+  function depthFirstOrder(comp, model) {
+    const inComp = new Set(comp);
+    const start = inComp.has(model.actual) ? model.actual : comp[0];
+    const order = [];
+    const seen = new Set();
+    const stack = [start];
+    while (stack.length) {
+      const w = stack.pop();
+      if (seen.has(w)) continue;
+      seen.add(w);
+      order.push(w);
+      const next = comp.filter((v) => v !== w && !seen.has(v) && model.succ.get(w).has(v));
+      for (let k = next.length - 1; k >= 0; k--) stack.push(next[k]);
+    }
+    return order.concat(comp.filter((w) => !seen.has(w)));
+  }
+
   /* Members of a component that is not a cluster sit on a ring around (0, 0), grown until
    * no two boxes come closer than `margin` (room for their loops and edges). */
   function ringLayout(members, margin) {
@@ -434,7 +453,7 @@
     const nodes = new Map();
     const blocks = comps.map((comp, i) => {
       const cluster = comp.length >= CLUSTER_MIN && isCompleteCluster(comp, model.succ);
-      const members = comp.map((w) => {
+      const members = depthFirstOrder(comp, model).map((w) => {
         const label = atomsLabel(model.atoms.get(w) || []);
         const nameText = worldLabel(w) + (w === model.actual ? FLAG : "");
         const width = Math.max(64, label.text.length * 9.4 + 24, nameText.length * 7 + 20);
