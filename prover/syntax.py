@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
 
@@ -287,6 +286,7 @@ def _scan_application(text: str, head: str, pos: int, depth_room: int) -> tuple[
     """
     parts = [head, "("]
     depth, pos, n = 1, pos + 1, len(text)
+    where = f"the arguments of {_describe(head)}"
     state = "name"  # what may come next: "name", "after_name" or "after_close"
     while depth:
         pos = _BLANKS.match(text, pos).end()
@@ -294,7 +294,7 @@ def _scan_application(text: str, head: str, pos: int, depth_room: int) -> tuple[
             m = _TERM_NAME.match(text, pos)
             if m is None:
                 found = _describe(text[pos]) if pos < n else "end of input"
-                raise ParseError(f"expected a name inside {head}(...), found {found}", pos)
+                raise ParseError(f"expected a name in {where}, found {found}", pos)
             parts.append(m.group())
             pos, state = m.end(), "after_name"
             continue
@@ -314,7 +314,7 @@ def _scan_application(text: str, head: str, pos: int, depth_room: int) -> tuple[
             state = "after_close"
         else:
             found = _describe(ch) if ch else "end of input"
-            raise ParseError(f"expected ',' or ')' inside {head}(...), found {found}", pos)
+            raise ParseError(f"expected ',' or ')' in {where}, found {found}", pos)
         pos += 1
     return "".join(parts), pos
 
@@ -326,10 +326,11 @@ def _bad_character(text: str, pos: int) -> ParseError:
     return ParseError(f"unexpected character {ch!r}", pos)
 
 
-def _describe(token: str) -> str:
+def _describe(token: str, limit: int = 40) -> str:
+    """A token as error messages quote it: control characters by code, long names cut."""
     if unicodedata.category(token[0]).startswith("C"):
         return f"character U+{ord(token[0]):04X}"
-    return f"'{token}'"
+    return f"'{token}'" if len(token) <= limit else f"'{token[:limit]}...'"
 
 
 # ---------------------------------------------------------------- printing
@@ -421,7 +422,6 @@ def _operand(child: Formula, parent: type, *, is_left: bool) -> list[Formula | s
     return [child]
 
 
-@lru_cache(maxsize=4096)
 def is_atom_name(name: str) -> bool:
     """Whether `name` reads back as exactly that atom (an identifier or ground application)."""
     if _IDENTIFIER.fullmatch(name):

@@ -323,6 +323,12 @@ def test_parse_errors_name_the_position(goal: str) -> None:
     assert fragment in caught.value.message
 
 
+def test_errors_quote_long_tokens_briefly() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse("A " + "B" * 100_000)
+    assert len(caught.value.message) < 200
+
+
 def test_parse_error_is_a_value_error_that_survives_pickling() -> None:
     with pytest.raises(ValueError) as caught:
         parse("A &")
@@ -354,6 +360,17 @@ def test_arbitrary_text_parses_or_gives_a_parse_error(text: str) -> None:
 @given(st.text(alphabet="ABv()~&|-<>=/\\[]! ⊤⊥□◇¬,x", max_size=40))
 def test_operator_soup_parses_or_gives_a_parse_error(text: str) -> None:
     _parses_or_raises_parse_error(text)
+
+
+TOKENS = sorted(
+    {s for spellings in (*BINARY_SPELLINGS.values(), *UNARY_SPELLINGS.values()) for s in spellings}
+    | {"xor", "⇎", "true", "⊥", "(", ")", "A", "B", "v", "Good(action)", "f(", ",", "\t"}
+)
+
+
+@given(st.lists(st.sampled_from(TOKENS), max_size=30), st.sampled_from(["", " "]))
+def test_token_soup_parses_or_gives_a_parse_error(tokens: list[str], separator: str) -> None:
+    _parses_or_raises_parse_error(separator.join(tokens))
 
 
 @given(st.binary())
