@@ -165,9 +165,11 @@ class SessionPool:
         with self._cond:
             return sum(1 for s in self._idle if s.alive()) + len(self._busy)
 
-    def pids(self) -> list[int]:
+    def pids(self, *, busy_only: bool = False) -> list[int]:
+        """Process ids of the live sessions (or of those checking right now)."""
         with self._cond:
-            return [s.pid for s in (*self._idle, *self._busy) if s.pid is not None]
+            sessions = self._busy if busy_only else (*self._idle, *self._busy)
+            return [s.pid for s in sessions if s.pid is not None]
 
     # --- internals ----------------------------------------------------------------------
 

@@ -45,11 +45,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def banner(config: ServerConfig, service: ProverService) -> str:
+def banner(config: ServerConfig, service: ProverService, port: int) -> str:
     hmac = "on" if config.enable_hmac_auth else "off"
     rotation = " (+ previous key)" if config.hmac_secret_key_previous else ""
     return (
-        f"PXL prover {__version__} on http://{config.host}:{config.port}\n"
+        f"PXL prover {__version__} on http://{config.host}:{port}\n"
         f"  kernel      {service.kernel_hash or '(unreadable)'}  ({service.kernel_dir})\n"
         f"  expected    {config.expected_kernel_hash or '(any)'}\n"
         f"  pool        {config.pool_size} Coq sessions, wait {config.pool_wait_s:g} s, "
@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"pxl-prover: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
-    print(banner(config, service), flush=True)
+    print(banner(config, service, server.port), flush=True)
     service.start()
     stop = threading.Event()
 
