@@ -74,7 +74,7 @@ def reconciles(memo: kopf.Memo, **_: Any) -> int:
     return int(memo.reconciler.completed)
 
 
-@kopf.index(*PXLPROVERS, id="kernel-configmaps")
+@kopf.index(*PXLPROVERS, id="kernel_configmaps")  # the id is the kwarg name
 def kernel_configmaps(
     namespace: str, name: str, spec: kopf.Spec, **_: Any
 ) -> dict[tuple[str, str], str]:
