@@ -342,7 +342,6 @@ class _Notation:
     bot: str
     unary: dict[type, str]
     binary: dict[type, str]
-    word_prefixes: bool  # prefixes are words, so they need a blank before an operand
 
 
 _ASCII = _Notation(
@@ -350,18 +349,16 @@ _ASCII = _Notation(
     bot="false",
     unary={Not: "~", Box: "BOX", Dia: "DIA"},
     binary={And: " /\\ ", Or: " \\/ ", Implies: " -> ", Iff: " <-> "},
-    word_prefixes=True,
 )
 _UNICODE = _Notation(
     top="⊤",
     bot="⊥",
     unary={Not: "¬", Box: "□", Dia: "◇"},
     binary={And: " ∧ ", Or: " ∨ ", Implies: " → ", Iff: " ↔ "},
-    word_prefixes=False,
 )
 # Printing precedence and associativity: the parser's, by node type.
-_PRECEDENCE = {And: 4, Or: 3, Implies: 2, Iff: 1}
-_RIGHT_ASSOC = {And: False, Or: False, Implies: True, Iff: False}
+_PRECEDENCE = {node: _BINARY[kind][0] for kind, node in _BINARY_NODES.items()}
+_RIGHT_ASSOC = {node: _BINARY[kind][1] for kind, node in _BINARY_NODES.items()}
 
 
 def to_ascii(formula: Formula) -> str:
@@ -394,7 +391,7 @@ def _render(formula: Formula, notation: _Notation) -> str:
             arg = item.arg
             if type(arg) in _PRECEDENCE:
                 todo += [")", arg, prefix + "("]
-            elif notation.word_prefixes and prefix[-1].isalpha():
+            elif prefix[-1].isalpha():  # a word (BOX) needs a blank before its operand
                 todo += [arg, prefix + " "]
             else:
                 todo += [arg, prefix]
