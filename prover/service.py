@@ -55,17 +55,24 @@ def confirm_countermodel(model: dict[str, Any], formula: Formula, logic: str) ->
 
 
 def relabel_certificate(source: str, formula: Formula, logic: str) -> str | None:
-    """The cached certificate with its header naming the user's goal and atoms, or None
-    unless its Coq statement is exactly the one `certificate.render` gives `formula`.
+    """The cached certificate with its header comments naming the user's goal and atoms, or
+    None unless its Coq statement is exactly the one `certificate.render` gives `formula`.
 
-    The header and statement are taken from a render of the user's formula (with a
-    trivial tree), so the format is defined once, in `certificate`.
+    Header and statement come from a render of the user's formula (with a trivial tree),
+    so their format is defined once, in `certificate`.
     """
     fresh = certificate.render(formula, get_logic(logic), certificate.Close(0, 0)).split("\n")
-    lines = source.split("\n")
-    if len(lines) != len(fresh) or lines[2:5] != fresh[2:5]:
+    cached = source.split("\n")
+    if certificate.IMPORT not in cached or certificate.IMPORT not in fresh:
         return None
-    return "\n".join([*fresh[:2], *lines[2:]])
+    body = cached[cached.index(certificate.IMPORT) :]
+    header = fresh[: fresh.index(certificate.IMPORT)]
+    statements = [
+        [line for line in lines if line.startswith("Theorem ")] for lines in (body, fresh)
+    ]
+    if len(statements[0]) != 1 or statements[0] != statements[1]:
+        return None
+    return "\n".join([*header, *body])
 
 
 class ProverService:
