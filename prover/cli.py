@@ -14,12 +14,14 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pxl_prover import __version__, kernel, logics, syntax
+from pxl_prover.client import RemoteProver, ServerError
 from pxl_prover.formula import Formula
 
 Subcommands = Any  # argparse's `_SubParsersAction`, whose type argparse keeps private
@@ -154,6 +156,10 @@ def add_prove(subcommands: Subcommands) -> None:
     command.add_argument("--timeout", type=int, default=None, metavar="MS", help="time limit")
     command.add_argument("--json", action="store_true", help="print the answer object as JSON")
     command.add_argument("--certificate", action="store_true", help="print the Coq certificate")
+    command.add_argument("--server", metavar="URL", help="ask a running server (pxl-prover serve)")
+    command.add_argument(
+        "--hmac-secret", metavar="KEY", help="sign requests to --server (default $PXL_HMAC_SECRET)"
+    )
     command.set_defaults(run=run_prove)
 
 
@@ -171,7 +177,7 @@ def run_prove(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if args.file is not None:
         return _prove_file(args)
-    with local_prover() as prover:
+    with prover_for(args) as prover:
         try:
             answer = prover.prove(args.goal, args.logic, args.timeout)
         except syntax.ParseError as error:
@@ -179,6 +185,9 @@ def run_prove(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"pxl prove: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        except ServerError as error:
+            print(f"pxl prove: the server answered {error}", file=sys.stderr)
+            return EXIT_FAILED
     if args.json:
         _print_json(answer)
     else:
@@ -196,7 +205,7 @@ def _prove_file(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     goals = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     worst = 0
-    with local_prover() as prover:
+    with prover_for(args) as prover:
         for goal in tqdm(goals, desc="proving", unit="goal", file=sys.stderr):
             try:
                 answer = prover.prove(goal, args.logic, args.timeout)
@@ -204,9 +213,23 @@ def _prove_file(args: argparse.Namespace) -> int:
                 answer = {"goal": goal, "error": parse_error_body(error)}
             except ValueError as error:
                 answer = {"goal": goal, "error": {"code": "bad_request", "message": str(error)}}
+            except ServerError as error:
+                answer = {"goal": goal, "error": {"code": error.code, "message": error.message}}
             print(json.dumps(answer, ensure_ascii=False), flush=True)
             worst = max(worst, 2 if "error" in answer else 0)
     return worst
+
+
+@contextlib.contextmanager
+def prover_for(args: argparse.Namespace) -> Iterator[Any]:
+    """The server named by --server (signing with --hmac-secret or $PXL_HMAC_SECRET), else
+    a local prover."""
+    if args.server is None:
+        with local_prover() as prover:
+            yield prover
+        return
+    secret = args.hmac_secret or os.environ.get("PXL_HMAC_SECRET")
+    yield RemoteProver(args.server, secret=secret)
 
 
 @contextlib.contextmanager
