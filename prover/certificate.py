@@ -119,7 +119,7 @@ Tableau = (
 
 THEOREM = "pxl_goal"
 IMPORT = "From PXL Require Import Tableau."
-CAST = "vm_cast_no_check (eq_refl true)."
+CAST = "ltac:(vm_cast_no_check (eq_refl true))"
 
 _FORM_CTOR = {
     Atom: "Var",
@@ -151,7 +151,7 @@ _TAB_CTOR = {
 TERM_IDENTIFIERS = frozenset(_FORM_CTOR.values()) | frozenset(_TAB_CTOR.values())
 _LOGIC_NAMES = "K|T|D|B|S4|S5|KD45"
 _STATEMENT = re.compile(rf"^Theorem (\w+) : valid_({_LOGIC_NAMES}) (.+)$", re.S)
-_APPLY = re.compile(rf"^apply \(tableau_({_LOGIC_NAMES}) _ (.+)\)$", re.S)
+_PROOF = re.compile(rf"^Proof \(tableau_({_LOGIC_NAMES}) _ (.+) {re.escape(CAST)}\)$", re.S)
 _TERM_TOKENS = re.compile(r"[A-Za-z_][A-Za-z0-9_']*|\d+|[()]|\s+|.", re.S)
 
 
@@ -272,10 +272,8 @@ def render(goal: Formula, logic: Logic, tree: Tableau, *, goal_text: str | None 
             IMPORT,
             "",
             f"Theorem {THEOREM} : {logic.coq_name} ({_form_term(goal, numbering)}).",
-            "Proof.",
-            f"  apply (tableau_{logic.name} _ ({_tab_term(tree)})).",
-            f"  {CAST}",
-            "Qed.",
+            f"Proof (tableau_{logic.name} _ ({_tab_term(tree)})",
+            f"  {CAST}).",
             "",
         ]
     )
@@ -300,26 +298,24 @@ def _closed_term(term: str) -> bool:
 
 def read(source: str, theorem: str = THEOREM) -> Shape:
     """Read a certificate back into Coq sentences, refusing anything but PXL's own shape:
-    the import, `Theorem <theorem> : valid_L <closed term>.`, `Proof.`,
-    `apply (tableau_L _ <closed term>).`, the VM cast, `Qed.`"""
+    the import, `Theorem <theorem> : valid_L <closed term>.` and
+    `Proof (tableau_L _ <closed term> <the VM cast>).` (`Proof term.` is Coq's
+    abbreviation for `Proof. exact term. Qed.`: the kernel checks it, casts included)."""
     body = re.sub(r"\(\*.*?\*\)", " ", source, flags=re.S)
     parts = [" ".join(p.split()) for p in re.split(r"\.(?=\s|$)", body)]
     parts = [p for p in parts if p]
-    expected = 6
-    if len(parts) != expected or parts[0] + "." != IMPORT:
-        raise CertificateFormatError(
-            "a certificate is: the import, the theorem, Proof, apply, the VM cast, Qed"
-        )
+    if len(parts) != 3 or parts[0] + "." != IMPORT:
+        raise CertificateFormatError("a certificate is: the import, the theorem, its proof term")
     statement = _STATEMENT.match(parts[1])
-    applied = _APPLY.match(parts[3])
+    applied = _PROOF.match(parts[2])
     if statement is None or statement.group(1) != theorem:
         raise CertificateFormatError(
             f"the certificate must state `Theorem {theorem} : valid_L ...`"
         )
-    if parts[2] != "Proof" or parts[5] != "Qed" or parts[4] + "." != CAST:
-        raise CertificateFormatError("the certificate's proof must be the checker's VM cast")
     if applied is None or applied.group(1) != statement.group(2):
-        raise CertificateFormatError("the certificate must apply the tableau lemma of its logic")
+        raise CertificateFormatError(
+            "the proof must be the tableau lemma of the theorem's logic with the VM cast"
+        )
     if not (_closed_term(statement.group(3)) and _closed_term(applied.group(2))):
         raise CertificateFormatError("certificate terms may contain only kernel constructors")
     logic = statement.group(2)

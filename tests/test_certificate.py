@@ -25,10 +25,8 @@ FOUR_GOAL = parse("BOX A -> BOX BOX A")
 def test_render_states_the_goal_and_applies_the_logics_lemma() -> None:
     source = c.render(FOUR_GOAL, get_logic("S4"), FOUR)
     assert "Theorem pxl_goal : valid_S4 (Impl (Box (Var 0)) (Box (Box (Var 0))))." in source
-    assert (
-        "apply (tableau_S4 _ (TAnd 0 (TDia 0 (TDia 0 (TTrans 1 0 (TBox 3 0 (TClose 0 1)))))))."
-        in source
-    )
+    tree = "(TAnd 0 (TDia 0 (TDia 0 (TTrans 1 0 (TBox 3 0 (TClose 0 1))))))"
+    assert f"Proof (tableau_S4 _ {tree}\n  ltac:(vm_cast_no_check (eq_refl true)))." in source
     assert "(* atoms: 0 = A *)" in source
 
 
@@ -68,13 +66,15 @@ def test_coq_rejects_a_wrong_closing_pair(coq_session: CoqSession) -> None:
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda s: s.replace("Proof.", "Admitted.\nProof."),
+        lambda s: s.replace("Proof (", "Admitted.\nProof ("),
+        lambda s: s.replace("Proof (", "Proof. exact (").replace(")))).", ")))). Qed."),
         lambda s: s.replace(
             "From PXL Require Import Tableau.",
             "Axiom cheat : False.\nFrom PXL Require Import Tableau.",
         ),
         lambda s: s.replace("TAnd 0", "(match cheat with end) 0"),
-        lambda s: s.replace("vm_cast_no_check (eq_refl true).", "admit."),
+        lambda s: s.replace("ltac:(vm_cast_no_check (eq_refl true))", "ltac:(admit)"),
+        lambda s: s.replace("ltac:(vm_cast_no_check (eq_refl true))", "(eq_refl true)"),
         lambda s: s.replace("tableau_S4 _", "tableau_K _"),
         lambda s: s.replace("Theorem pxl_goal", "Theorem other"),
         lambda s: s + "\nPrint Assumptions pxl_goal.",
