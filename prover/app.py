@@ -96,7 +96,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
         )
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ClientError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ClientError(400, "bad_request", "the body must be a JSON object")
