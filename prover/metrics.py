@@ -48,7 +48,8 @@ class ServiceMetrics:
         self.cache_hits = 0
         self.cache_misses = 0
         self.verdicts: dict[str, int] = {"proved": 0, "refuted": 0, "unknown": 0}
-        self.session_restarts: dict[str, int] = {}
+        # Every reason starts at 0 so its series exists before the first restart.
+        self.session_restarts = dict.fromkeys(("died", "timeout", "recycled", "error"), 0)
         self.requests = Counter(
             "logos_pxl_http_requests",
             "HTTP requests by endpoint, method and status code",
@@ -123,7 +124,7 @@ class ServiceMetrics:
             "logos_pxl_cache_hit_rate_percent": round(100.0 * hits / lookups, 3)
             if lookups
             else 0.0,
-            "logos_pxl_session_pool_total": pool["total_sessions"],
+            "logos_pxl_session_pool_total": pool["active_sessions"],
             "logos_pxl_session_pool_busy": pool["busy_sessions"],
             "logos_pxl_session_pool_max": pool["max_pool_size"],
             "logos_pxl_cache_hits_total": hits,
