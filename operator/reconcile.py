@@ -244,10 +244,14 @@ class Reconciler:
         }
         if all(old.get(key) == value for key, value in new.items()):
             return
-        self.kube.merge_patch(
-            KIND,
-            owner["metadata"]["namespace"],
-            owner["metadata"]["name"],
-            {"status": new},
-            subresource="status",
-        )
+        try:
+            self.kube.merge_patch(
+                KIND,
+                owner["metadata"]["namespace"],
+                owner["metadata"]["name"],
+                {"status": new},
+                subresource="status",
+            )
+        except ApiError as exc:
+            if exc.status != 404:  # deleted meanwhile: its children go with it
+                raise

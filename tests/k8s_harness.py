@@ -9,7 +9,8 @@ operator relies on:
   nothing and emits no event, as on a real server), `generation` bumped on spec
   changes, `uid`/`creationTimestamp`, `generateName`, the `status` subresource for
   the resources that declare it, `spec.replicas` defaulting for Deployments,
-  finalizer-aware deletion and garbage collection of owned objects.
+  finalizer-aware deletion, and garbage collection of owned objects (also of objects
+  created with an owner that is already gone).
 - `DeploymentController`: plays kube-controller-manager for Deployments. For each new
   generation it reports the rollout as progressing, then completes it, or — when the
   test says the new pods never become ready — stalls it with ProgressDeadlineExceeded.
@@ -147,6 +148,16 @@ class ApiServer(kmock.KubernetesEmulator):
         else:
             self._objects[key] = body
         await self._emit(request.resource, "ADDED", body)
+        owners = {ref.get("uid") for ref in meta.get("ownerReferences") or []}
+        if owners and not owners & self._live_uids():
+            await self._remove(request.resource, self._objects[key])  # the GC: owner is gone
+
+    def _live_uids(self) -> set[str]:
+        return {
+            _plain(obj)["metadata"].get("uid")
+            for obj in list(self._objects.values())
+            if not obj.deleted
+        }
 
     def _find(self, request: Any) -> tuple[Any, Any]:
         key = (request.resource, request.namespace, request.name)

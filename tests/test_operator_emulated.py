@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from k8s_harness import Cluster
 from pxl_prover.kernel import hash_sources
+from test_examples import crd_schema
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -220,6 +221,7 @@ def test_stalled_rollout_is_rolled_back_with_degraded_and_an_event(cluster: Clus
     assert events[0]["involvedObject"]["kind"] == "PXLProver"
     status = wait_ready_on(cluster, good)["status"]
     assert status["targetKernelHash"] == bad
+    assert set(status) <= set(crd_schema()["properties"]["status"]["properties"])
     assert template_hash(cluster) == good  # the stalled template is not re-applied
     assert cluster.condition("demo", "Degraded")["reason"] == "RolledBack"
 

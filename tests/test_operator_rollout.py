@@ -1,0 +1,184 @@
+"""The rollout state machine and status conditions, branch by branch, without a cluster."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pxl_operator import manifests
+from pxl_operator.rollout import Memory, assess, decide, fingerprint, is_subset
+from pxl_operator.spec import resolve
+from pxl_operator.status import condition, merge_conditions
+
+GOOD, NEW = "a" * 64, "b" * 64
+
+
+def template(kernel: str) -> dict[str, Any]:
+    return manifests.pod_template("demo", resolve("demo", {}), kernel)
+
+
+def as_served(tpl: dict[str, Any]) -> dict[str, Any]:
+    """The template as the API server returns it: with defaults the operator never sent."""
+    served = copy.deepcopy(tpl)
+    served["spec"]["dnsPolicy"] = "ClusterFirst"
+    served["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-log"
+    return served
+
+
+def deployment(
+    tpl: dict[str, Any],
+    *,
+    replicas: int = 2,
+    updated: int = 2,
+    ready: int = 2,
+    total: int | None = None,
+    generation: int = 3,
+    observed: int = 3,
+    progressing: str = "NewReplicaSetAvailable",
+    revision: str = "4",
+) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "generation": generation,
+            "annotations": {"deployment.kubernetes.io/revision": revision},
+        },
+        "spec": {"replicas": replicas, "template": as_served(tpl)},
+        "status": {
+            "observedGeneration": observed,
+            "replicas": replicas if total is None else total,
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "conditions": [
+                {"type": "Available", "status": "True" if ready else "False"},
+                {
+                    "type": "Progressing",
+                    "status": "False" if progressing == "ProgressDeadlineExceeded" else "True",
+                    "reason": progressing,
+                    "message": "ReplicaSet has timed out progressing.",
+                },
+            ],
+        },
+    }
+
+
+def conditions(outcome: Any) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in outcome.conditions}
+
+
+def test_assess_follows_kubectl_rollout_status() -> None:
+    tpl = template(NEW)
+    assert assess(None).phase == "Pending"
+    assert assess(deployment(tpl, observed=2)).phase == "Pending"
+    assert assess(deployment(tpl, updated=1)).phase == "Progressing"
+    assert assess(deployment(tpl, total=3)).phase == "Progressing"  # an old pod still there
+    assert assess(deployment(tpl, ready=1)).phase == "Progressing"
+    assert assess(deployment(tpl, progressing="ProgressDeadlineExceeded")).phase == "Stalled"
+    done = assess(deployment(tpl))
+    assert (done.phase, done.ready, done.revision) == ("Complete", 2, "4")
+
+
+def test_live_templates_match_what_was_sent_despite_server_defaults() -> None:
+    tpl = template(NEW)
+    assert is_subset(tpl, as_served(tpl))
+    assert not is_subset(template(GOOD), as_served(tpl))
+    assert not is_subset({"a": [1, 2]}, {"a": [1]})
+
+
+def test_a_completed_rollout_is_remembered_as_the_last_good_one() -> None:
+    tpl = template(NEW)
+    outcome = decide(
+        deployment(tpl), tpl, Memory(kernel_hash=GOOD), auto_rollback=True, generation=5
+    )
+    assert outcome.memory == Memory(
+        kernel_hash=NEW, last_good_template=tpl, last_good_revision="4", failed_template_hash=None
+    )
+    assert conditions(outcome) == {
+        "Ready": ("True", "MinimumReplicasAvailable"),
+        "Progressing": ("False", "RolloutComplete"),
+        "Degraded": ("False", "AsExpected"),
+    }
+    assert all(c["observedGeneration"] == 5 for c in outcome.conditions)
+    assert outcome.restore_template is None and outcome.event is None
+
+
+def test_a_rollout_in_progress_is_progressing_and_still_ready_on_old_pods() -> None:
+    tpl = template(NEW)
+    live = deployment(tpl, updated=1, total=3)
+    outcome = decide(live, tpl, Memory(kernel_hash=GOOD), auto_rollback=True, generation=1)
+    assert conditions(outcome)["Progressing"] == ("True", "RollingOut")
+    assert conditions(outcome)["Ready"][0] == "True"
+    assert NEW[:12] in outcome.conditions[1]["message"]
+    assert outcome.memory.kernel_hash == GOOD
+
+
+def test_a_stalled_rollout_restores_the_last_good_template_and_says_why() -> None:
+    good, bad = template(GOOD), template(NEW)
+    memory = Memory(kernel_hash=GOOD, last_good_template=good, last_good_revision="3")
+    stalled = deployment(bad, updated=1, total=3, progressing="ProgressDeadlineExceeded")
+    outcome = decide(stalled, bad, memory, auto_rollback=True, generation=2)
+    assert outcome.restore_template == good
+    assert outcome.memory.failed_template_hash == fingerprint(bad)
+    assert outcome.memory.kernel_hash == GOOD
+    assert conditions(outcome)["Degraded"] == ("True", "RolledBack")
+    reason, message = outcome.event or ("", "")
+    assert reason == "RolledBack"
+    assert NEW[:12] in message and GOOD[:12] in message and "revision 3" in message
+
+
+def test_after_a_rollback_the_failed_template_is_not_applied_again() -> None:
+    good, bad = template(GOOD), template(NEW)
+    memory = Memory(
+        kernel_hash=GOOD,
+        last_good_template=good,
+        last_good_revision="3",
+        failed_template_hash=fingerprint(bad),
+    )
+    # The controller has not yet picked up the restored template: still "stalled".
+    lingering = deployment(good, progressing="ProgressDeadlineExceeded")
+    outcome = decide(lingering, bad, memory, auto_rollback=True, generation=2)
+    assert outcome.restore_template is None and outcome.event is None
+    assert conditions(outcome)["Degraded"] == ("True", "RolledBack")
+    # Back on the good template: Ready, still reporting the rollback until the next change.
+    settled = decide(deployment(good), bad, memory, auto_rollback=True, generation=2)
+    assert conditions(settled) == {
+        "Ready": ("True", "MinimumReplicasAvailable"),
+        "Progressing": ("False", "RolledBack"),
+        "Degraded": ("True", "RolledBack"),
+    }
+    assert settled.memory == memory
+
+
+def test_without_auto_rollback_or_a_good_revision_a_stall_is_reported_not_undone() -> None:
+    good, bad = template(GOOD), template(NEW)
+    stalled = deployment(bad, progressing="ProgressDeadlineExceeded")
+    memory = Memory(kernel_hash=GOOD, last_good_template=good)
+    for mem, auto, why in [(memory, False, "autoRollback is off"), (Memory(), True, "no earlier")]:
+        outcome = decide(stalled, bad, mem, auto_rollback=auto, generation=1)
+        assert outcome.restore_template is None and outcome.event is None
+        assert conditions(outcome)["Degraded"] == ("True", "ProgressDeadlineExceeded")
+        assert why in outcome.conditions[2]["message"]
+
+
+def test_memory_survives_the_round_trip_through_status() -> None:
+    memory = Memory(
+        kernel_hash=GOOD,
+        last_good_template=template(GOOD),
+        last_good_revision="7",
+        failed_template_hash="f" * 64,
+    )
+    status = memory.to_status()
+    assert all(isinstance(value, str) for value in status.values())
+    assert Memory.from_status(status) == memory
+    assert Memory().to_status() == dict.fromkeys(status)  # None deletes in a merge patch
+
+
+def test_transition_time_moves_only_when_a_condition_flips() -> None:
+    old = merge_conditions(None, [condition("Ready", True, "A", "", 1)], "2026-01-01T00:00:00Z")
+    same = merge_conditions(old, [condition("Ready", True, "B", "x", 2)], "2026-01-02T00:00:00Z")
+    flipped = merge_conditions(
+        same, [condition("Ready", False, "C", "", 3)], "2026-01-03T00:00:00Z"
+    )
+    assert same[0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+    assert same[0]["reason"] == "B"
+    assert flipped[0]["lastTransitionTime"] == "2026-01-03T00:00:00Z"
