@@ -276,6 +276,9 @@ def test_example_dia_a_box_a_draws_its_countermodel(
         ("BOX(DIA A & DIA B & DIA C) -> DIA(A & B & C)", "B"),
         ("DIA p1 & DIA p2 & DIA p3 & DIA p4 & DIA p5 & DIA p6 -> BOX q", "KD45"),
         ("DIA DIA DIA DIA DIA A -> DIA A", "K"),
+        (" & ".join(f"DIA (p{i} & DIA r{i})" for i in range(1, 8)) + " -> BOX q", "S4"),
+        (" & ".join(f"DIA p{i}" for i in range(1, 20)) + " -> BOX q", "K"),
+        (" & ".join(f"DIA p{i}" for i in range(1, 20)) + " -> BOX q", "B"),
     ],
 )
 def test_larger_countermodels_are_drawn_exactly_and_without_overlap(
@@ -287,7 +290,9 @@ def test_larger_countermodels_are_drawn_exactly_and_without_overlap(
     answer = api(server, goal, logic)
     assert len(answer["countermodel"]["worlds"]) >= 5
     assert_countermodel_drawn(browser, answer["countermodel"])
-    screenshot(browser, tmp_path / f"countermodel-{logic}.png")
+    screenshot(
+        browser, tmp_path / f"countermodel-{logic}-{len(answer['countermodel']['worlds'])}.png"
+    )
 
 
 @pytest.mark.parametrize(

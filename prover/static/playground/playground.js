@@ -294,6 +294,7 @@
   const LOOP_SPACE = 26;
   const GAP = 30;
   const FLAG = " ✗ goal false";
+  const MAX_COLUMN = 6; // more blocks in one layer than this, and the layout goes radial
   const CLUSTER_MIN = 4; // smaller complete clusters read fine as double arrows and loops
 
   function worldLabel(world) {
@@ -398,13 +399,20 @@
   }
 
   /* Members of a component that is not a cluster sit on a ring around (0, 0), grown until
-   * no two boxes come closer than `margin` (room for their loops and edges). */
-  function ringLayout(members, margin) {
+   * no two boxes come closer than `margin` (room for their loops and edges). A hub related
+   * to every other member of a larger component sits in the middle, so a star stays a star. */
+  function ringLayout(members, margin, related) {
     if (members.length < 2) return;
+    const hub =
+      members.length >= 5 ? members.find((n) => members.every((m) => m === n || related(n.world, m.world))) : null;
+    const rim = members.filter((n) => n !== hub);
+    if (hub) {
+      hub.x = 0;
+      hub.y = 0;
+    }
     for (let radius = 30; ; radius += 8) {
-      members.forEach((n, k) => {
-        const angle =
-          members.length === 2 ? Math.PI * (k === 0 ? 1 : 0) : -Math.PI / 2 + (2 * Math.PI * k) / members.length;
+      rim.forEach((n, k) => {
+        const angle = rim.length === 2 && !hub ? Math.PI * (k === 0 ? 1 : 0) : -Math.PI / 2 + (2 * Math.PI * k) / rim.length;
         n.x = radius * Math.cos(angle);
         n.y = radius * Math.sin(angle);
       });
@@ -466,7 +474,7 @@
         const span = gridLayout(members);
         hull = { w: span.w + 28, h: span.h + 28 };
       } else {
-        ringLayout(members, 2 * LOOP_SPACE + 16);
+        ringLayout(members, 2 * LOOP_SPACE + 16, (u, v) => model.succ.get(u).has(v) || model.succ.get(v).has(u));
       }
       let minX = Infinity;
       let maxX = -Infinity;
@@ -487,10 +495,26 @@
       return { index: i, comp: comp, members: members, cluster: cluster, hull: hull, layer: layer[i], minX, maxX, minY, maxY };
     });
 
-    /* Stack the blocks of each layer vertically; layers left to right. */
-    const layerCount = Math.max(...layer) + 1;
-    const columns = Array.from({ length: layerCount }, () => []);
+    const columns = Array.from({ length: Math.max(...layer) + 1 }, () => []);
     blocks.forEach((b) => columns[b.layer].push(b));
+    if (Math.max(...columns.map((col) => col.length)) > MAX_COLUMN) {
+      placeRadially(blocks, model, compOf);
+    } else {
+      placeInColumns(columns);
+    }
+    for (const b of blocks) {
+      for (const n of b.members) {
+        n.x += b.cx;
+        n.y += b.cy;
+        n.blockX = b.cx;
+        n.blockY = b.cy;
+      }
+    }
+    return { nodes: nodes, blocks: blocks };
+  }
+
+  /* Small models read left to right: each layer of the condensation a column of blocks. */
+  function placeInColumns(columns) {
     const columnHeights = columns.map((col) =>
       col.reduce((sum, b) => sum + (b.maxY - b.minY), 0) + GAP * 2 * Math.max(0, col.length - 1),
     );
@@ -502,18 +526,74 @@
       for (const b of col) {
         b.cx = x + width / 2 - (b.maxX + b.minX) / 2;
         b.cy = y - b.minY;
-        for (const n of b.members) {
-          n.x += b.cx;
-          n.y += b.cy;
-          n.blockX = b.cx;
-          n.blockY = b.cy;
-          n.inCluster = b.cluster;
-        }
         y += b.maxY - b.minY + 2 * GAP;
       }
       x += width + 110;
     });
-    return { nodes: nodes, blocks: blocks, width: x - 110, height: height };
+  }
+
+  /* A wide model (a world seeing many others) would make a tall column: instead the
+   * falsifying world's block sits in the middle and a spanning tree of the blocks fans out
+   * on rings, each block in an angular sector sized by its subtree's leaves, each ring far
+   * enough out that neighbouring blocks' bounding circles stay GAP apart. */
+  function placeRadially(blocks, model, compOf) {
+    const root = compOf.has(model.actual) ? compOf.get(model.actual) : 0;
+    const before = blocks.map(() => new Set());
+    blocks.forEach((b) =>
+      b.comp.forEach((u) =>
+        model.succ.get(u).forEach((v) => {
+          if (compOf.get(v) !== b.index) before[compOf.get(v)].add(b.index);
+        }),
+      ),
+    );
+    /* Tree parent: the deepest predecessor (so a transitive shortcut does not flatten the
+     * tree); blocks the root does not reach hang from the root. Blocks are in topological
+     * order, so predecessors are placed first. */
+    const children = blocks.map(() => []);
+    const depth = blocks.map(() => -1);
+    depth[root] = 0;
+    const order = [root];
+    for (const b of blocks) {
+      if (b.index === root) continue;
+      let parent = root;
+      for (const i of before[b.index]) if (depth[i] > depth[parent]) parent = i;
+      depth[b.index] = depth[parent] + 1;
+      children[parent].push(b.index);
+      order.push(b.index);
+    }
+    const leaves = blocks.map(() => 1);
+    for (const i of order.slice().reverse()) {
+      if (children[i].length) leaves[i] = children[i].reduce((sum, j) => sum + leaves[j], 0);
+    }
+    const span = blocks.map(() => [0, 0]);
+    span[root] = [-Math.PI, Math.PI];
+    for (const i of order) {
+      let from = span[i][0];
+      const width = span[i][1] - span[i][0];
+      for (const j of children[i]) {
+        span[j] = [from, from + (width * leaves[j]) / leaves[i]];
+        from = span[j][1];
+      }
+    }
+    const reach = blocks.map((b) => Math.hypot(b.maxX - b.minX, b.maxY - b.minY) / 2);
+    const maxDepth = Math.max(...depth);
+    const radius = [0];
+    for (let d = 1; d <= maxDepth; d++) {
+      const here = blocks.filter((b) => depth[b.index] === d).map((b) => b.index);
+      const before = blocks.filter((b) => depth[b.index] === d - 1).map((b) => reach[b.index]);
+      let r = radius[d - 1] + Math.max(...before) + Math.max(...here.map((i) => reach[i])) + 2 * GAP;
+      for (const i of here) {
+        const angle = Math.min(span[i][1] - span[i][0], Math.PI);
+        r = Math.max(r, (reach[i] + GAP / 2) / Math.sin(angle / 2));
+      }
+      radius.push(r);
+    }
+    for (const b of blocks) {
+      const angle = (span[b.index][0] + span[b.index][1]) / 2;
+      const r = radius[depth[b.index]];
+      b.cx = r * Math.cos(angle) - (b.maxX + b.minX) / 2;
+      b.cy = r * Math.sin(angle) - (b.maxY + b.minY) / 2;
+    }
   }
 
   /* ---------- countermodel: drawing ---------- */
@@ -599,7 +679,7 @@
   function drawCountermodel(model) {
     const drawn = layout(model);
     const nodes = Array.from(drawn.nodes.values());
-    const bounds = { minX: 0, minY: 0, maxX: drawn.width, maxY: drawn.height };
+    const bounds = { minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
     const extend = (x, y) => {
       bounds.minX = Math.min(bounds.minX, x);
       bounds.maxX = Math.max(bounds.maxX, x);
@@ -635,7 +715,7 @@
     for (const b of drawn.blocks) {
       if (!b.cluster) continue;
       b.comp.forEach((w) => clusterOf.set(w, b.index));
-      const g = svg("g", { class: "cluster-group", "data-worlds": b.comp.join(" ") });
+      const g = svg("g", { class: "cluster-group", "data-cluster": "cluster:" + b.index, "data-worlds": b.comp.join(" ") });
       g.appendChild(
         svg("rect", { class: "cluster", x: b.cx - b.hull.w / 2, y: b.cy - b.hull.h / 2, width: b.hull.w, height: b.hull.h, rx: 16 }),
       );
@@ -644,6 +724,8 @@
           "cluster of " + b.comp.length + ": all see each other"),
       );
       clusterLayer.appendChild(g);
+      extend(b.cx - b.hull.w / 2, b.cy - b.hull.h / 2 - 22);
+      extend(b.cx + b.hull.w / 2, b.cy + b.hull.h / 2);
     }
 
     /* A world that sees every member of a cluster (or is seen by all of them) gets one
