@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +19,7 @@ from pxl_operator.kernel import KERNEL_MOUNT_PATH, configmap_name
 
 GROUP = "pxl.logos.dev"
 KERNEL_HASH_ANNOTATION = f"{GROUP}/kernel-hash"
+TEMPLATE_HASH_ANNOTATION = f"{GROUP}/template-hash"
 PROVER_LABEL = f"{GROUP}/prover"
 MANAGED_BY = "pxl-operator"
 HTTP_PORT = 8088
@@ -132,8 +135,25 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     }
 
 
+def template_hash(template: Mapping[str, Any]) -> str:
+    """A stable identity of a pod template as the operator built it."""
+    canonical = json.dumps(template, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 def pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
-    """The pod template; its kernel-hash annotation is what makes a kernel change roll."""
+    """The pod template; its kernel-hash annotation is what makes a kernel change roll.
+
+    It also carries its own identity (`pxl.logos.dev/template-hash`), so the operator can
+    tell which template a Deployment runs even after the API server has added defaults
+    and normalised quantities (`cpu: 0.5` comes back as `500m`).
+    """
+    template = _pod_template(name, spec, kernel_hash)
+    template["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION] = template_hash(template)
+    return template
+
+
+def _pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
     volumes, mounts = _volumes(spec)
     annotations = {KERNEL_HASH_ANNOTATION: kernel_hash} if kernel_hash else {}
     container = {

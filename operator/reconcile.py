@@ -23,7 +23,6 @@ from pxl_operator.rollout import (
     assess,
     decide,
     is_rejected,
-    is_subset,
     ready_condition,
 )
 from pxl_operator.spec import SpecError, resolve
@@ -41,6 +40,21 @@ class ReconcileFailure(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+def is_subset(desired: Any, live: Any) -> bool:
+    """True when every field of `desired` has the same value in `live` (lists: same length)."""
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(
+            key in live and is_subset(value, live[key]) for key, value in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(desired) == len(live)
+            and all(is_subset(d, item) for d, item in zip(desired, live, strict=True))
+        )
+    return bool(desired == live)
 
 
 def owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:

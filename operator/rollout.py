@@ -4,44 +4,28 @@ Pure functions of the live Deployment, the pod template the spec asks for, and w
 the PXLProver's status remembers. Keeping the decision pure lets it be tested on
 every branch without a cluster, and keeps the handlers a thin shell that executes it.
 
-Templates are compared as "desired is a subset of live": the API server adds defaults
-(terminationMessagePath, dnsPolicy, ...) to what the operator sent.
+Templates are told apart by the identity annotation the builder stamps on them, never by
+comparing fields: the API server adds defaults and normalises quantities.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pxl_operator.manifests import KERNEL_HASH_ANNOTATION
+from pxl_operator.manifests import KERNEL_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION
 from pxl_operator.status import Condition, condition
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 Phase = Literal["Pending", "Progressing", "Complete", "Stalled"]
 
 
-def is_subset(desired: Any, live: Any) -> bool:
-    """True when every field of `desired` has the same value in `live` (lists: same length)."""
-    if isinstance(desired, Mapping):
-        return isinstance(live, Mapping) and all(
-            key in live and is_subset(value, live[key]) for key, value in desired.items()
-        )
-    if isinstance(desired, list):
-        return (
-            isinstance(live, list)
-            and len(desired) == len(live)
-            and all(is_subset(d, item) for d, item in zip(desired, live, strict=True))
-        )
-    return bool(desired == live)
-
-
-def fingerprint(template: Mapping[str, Any]) -> str:
-    """A stable identity of a pod template as the operator built it."""
-    canonical = json.dumps(template, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def template_id(template: Mapping[str, Any] | None) -> str | None:
+    """The identity the operator stamped on a pod template (survives server defaulting)."""
+    annotations = ((template or {}).get("metadata") or {}).get("annotations") or {}
+    return annotations.get(TEMPLATE_HASH_ANNOTATION)
 
 
 def template_kernel_hash(template: Mapping[str, Any]) -> str | None:
@@ -155,7 +139,7 @@ class Outcome:
 
 def is_rejected(desired_template: Mapping[str, Any], memory: Memory) -> bool:
     """True when this exact template stalled before and was rolled back: do not re-apply it."""
-    return memory.failed_template_hash == fingerprint(desired_template)
+    return memory.failed_template_hash == template_id(desired_template)
 
 
 def ready_condition(state: RolloutState, generation: int) -> Condition:
@@ -182,9 +166,9 @@ def decide(
     live = (deployment or {}).get("spec", {}).get("template", {})
     target = template_kernel_hash(desired_template)
     rejected = is_rejected(desired_template, memory)
-    live_is_desired = deployment is not None and is_subset(desired_template, live)
+    live_is_desired = deployment is not None and template_id(live) == template_id(desired_template)
     last_good = memory.last_good_template
-    live_is_last_good = last_good is not None and is_subset(last_good, live)
+    live_is_last_good = last_good is not None and template_id(last_good) == template_id(live)
     ready = ready_condition(state, generation)
 
     def outcome(progressing: Condition, degraded: Condition, **kwargs: Any) -> Outcome:
@@ -232,7 +216,7 @@ def decide(
                 kernel_hash=memory.kernel_hash,
                 last_good_template=last_good,
                 last_good_revision=memory.last_good_revision,
-                failed_template_hash=fingerprint(desired_template),
+                failed_template_hash=template_id(desired_template),
             )
             progressing = condition("Progressing", True, "RollingBack", state.message, generation)
             return outcome(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,25 @@ def test_kernel_hash_is_in_the_template_annotation_and_env_so_a_change_rolls() -
     one, two = build({}, HASH), build({}, "f" * 64)
     assert one["Deployment"]["spec"]["template"] != two["Deployment"]["spec"]["template"]
     annotations = two["Deployment"]["spec"]["template"]["metadata"]["annotations"]
-    assert annotations == {"pxl.logos.dev/kernel-hash": "f" * 64}
+    assert annotations["pxl.logos.dev/kernel-hash"] == "f" * 64
     assert env(two)["PXL_EXPECTED_KERNEL_HASH"] == "f" * 64
     unpinned = build({}, None)
-    assert unpinned["Deployment"]["spec"]["template"]["metadata"]["annotations"] == {}
+    assert (
+        "pxl.logos.dev/kernel-hash"
+        not in unpinned["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    )
     assert "PXL_EXPECTED_KERNEL_HASH" not in env(unpinned)
+
+
+def test_each_template_carries_its_own_identity() -> None:
+    templates = [build(spec)["Deployment"]["spec"]["template"] for spec in SPECS.values()]
+    templates.append(build({}, "f" * 64)["Deployment"]["spec"]["template"])
+    by_id = {t["metadata"]["annotations"]["pxl.logos.dev/template-hash"]: t for t in templates}
+    distinct = {json.dumps(t, sort_keys=True) for t in templates}
+    assert len(by_id) == len(distinct) >= 5
+    assert (
+        build({})["Deployment"]["spec"]["template"] == build({})["Deployment"]["spec"]["template"]
+    )
 
 
 def test_custom_kernel_is_mounted_read_only_where_the_prover_looks() -> None:

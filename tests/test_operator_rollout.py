@@ -6,7 +6,8 @@ import copy
 from typing import Any
 
 from pxl_operator import manifests
-from pxl_operator.rollout import Memory, assess, decide, fingerprint, is_subset
+from pxl_operator.reconcile import is_subset
+from pxl_operator.rollout import Memory, assess, decide, template_id
 from pxl_operator.spec import resolve
 from pxl_operator.status import condition, merge_conditions
 
@@ -22,6 +23,7 @@ def as_served(tpl: dict[str, Any]) -> dict[str, Any]:
     served = copy.deepcopy(tpl)
     served["spec"]["dnsPolicy"] = "ClusterFirst"
     served["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-log"
+    served["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "0.5"  # sent as 500m
     return served
 
 
@@ -78,11 +80,18 @@ def test_assess_follows_kubectl_rollout_status() -> None:
     assert (done.phase, done.ready, done.revision) == ("Complete", 2, "4")
 
 
-def test_live_templates_match_what_was_sent_despite_server_defaults() -> None:
+def test_templates_are_recognised_despite_server_defaults_and_normalisation() -> None:
     tpl = template(NEW)
-    assert is_subset(tpl, as_served(tpl))
-    assert not is_subset(template(GOOD), as_served(tpl))
-    assert not is_subset({"a": [1, 2]}, {"a": [1]})
+    assert template_id(as_served(tpl)) == template_id(tpl)
+    assert template_id(template(GOOD)) != template_id(tpl)
+    assert not is_subset(tpl, as_served(tpl))  # a field-by-field comparison would not tell
+
+
+def test_a_patch_is_needed_only_when_a_field_the_operator_sets_differs() -> None:
+    live = {"a": {"b": 1, "added-by-server": 2}, "l": [{"x": 1, "y": 2}]}
+    assert is_subset({"a": {"b": 1}, "l": [{"x": 1}]}, live)
+    assert not is_subset({"a": {"b": 2}}, live)
+    assert not is_subset({"l": [{"x": 1}, {"x": 2}]}, live)
 
 
 def test_a_completed_rollout_is_remembered_as_the_last_good_one() -> None:
@@ -118,7 +127,7 @@ def test_a_stalled_rollout_restores_the_last_good_template_and_says_why() -> Non
     stalled = deployment(bad, updated=1, total=3, progressing="ProgressDeadlineExceeded")
     outcome = decide(stalled, bad, memory, auto_rollback=True, generation=2)
     assert outcome.restore_template == good
-    assert outcome.memory.failed_template_hash == fingerprint(bad)
+    assert outcome.memory.failed_template_hash == template_id(bad)
     assert outcome.memory.kernel_hash == GOOD
     assert conditions(outcome)["Degraded"] == ("True", "RolledBack")
     reason, message = outcome.event or ("", "")
@@ -132,7 +141,7 @@ def test_after_a_rollback_the_failed_template_is_not_applied_again() -> None:
         kernel_hash=GOOD,
         last_good_template=good,
         last_good_revision="3",
-        failed_template_hash=fingerprint(bad),
+        failed_template_hash=template_id(bad),
     )
     # The controller has not yet picked up the restored template: still "stalled".
     lingering = deployment(good, progressing="ProgressDeadlineExceeded")
