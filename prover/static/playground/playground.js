@@ -889,5 +889,9 @@
     goalBox.value = params.get("goal");
     prove();
   }
+  $("endpoint-note").textContent =
+    proveUrl === "/prove"
+      ? " · this page sends goals to POST /prove"
+      : " · this page sends goals to POST " + proveUrl + " (rate-limited; signed clients use /prove)";
   document.body.dataset.ready = "true";
 })();
