@@ -116,13 +116,11 @@ class Reconciler:
         template = manifests.pod_template(name, spec, target)
         if manifests.generates_hmac_secret(spec):
             self._ensure_generated_secret(owner, spec)
+        rejected = is_rejected(template, memory) and memory.last_good_template is not None
         for child in desired:
-            if child["kind"] == "Deployment" and is_rejected(template, memory):
-                # This template stalled and was rolled back: keep the restored one.
-                child = {
-                    **child,
-                    "spec": {k: v for k, v in child["spec"].items() if k != "template"},
-                }
+            if child["kind"] == "Deployment" and rejected:
+                # This template stalled and was rolled back: keep serving the restored one.
+                child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
             self._apply(owner, child)
         for kind, wanted in manifests.optional_kinds(spec).items():
             if not wanted:

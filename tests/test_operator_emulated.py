@@ -224,6 +224,10 @@ def test_stalled_rollout_is_rolled_back_with_degraded_and_an_event(cluster: Clus
     assert set(status) <= set(crd_schema()["properties"]["status"]["properties"])
     assert template_hash(cluster) == good  # the stalled template is not re-applied
     assert cluster.condition("demo", "Degraded")["reason"] == "RolledBack"
+    cluster.delete("Deployment", "demo")  # even rebuilt from scratch, the bad kernel stays out
+    cluster.wait_for(
+        "Deployment rebuilt on the good kernel", lambda: template_hash(cluster) == good
+    )
 
     cluster.patch("ConfigMap", "kernel", {"data": KERNEL_V3})  # the fix rolls out again
     wait_ready_on(cluster, fixed)
