@@ -88,6 +88,8 @@ class SpecError(ValueError):
 def _merge_defaults(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(dict(defaults))
     for key, value in given.items():
+        if value is None:
+            continue  # JSON null: the API server drops it and applies the default
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = _merge_defaults(merged[key], value)
         else:

@@ -12,9 +12,11 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pxl_operator import cli, manifests
 from pxl_operator.kernel import KernelError, target_hash
-from pxl_operator.spec import SpecError, resolve
+from pxl_operator.spec import KNOWN_FIELDS, SpecError, resolve
 from pxl_prover.kernel import REPO_KERNEL_DIR, hash_sources, kernel_files, kernel_hash
 
 KUBE_VERSION = "1.30.0"
@@ -380,3 +382,34 @@ def test_render_refuses_an_invalid_prover_naming_the_fields(
     assert "spec.replicas" in err and "spec.ingress.host" in err
     assert cli.main(["render", "-f", str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
+
+
+# --- any spec: a clear SpecError, or children that validate strict -------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=200),
+    st.sampled_from(
+        ["", "25%", "150%", "1Gi", "500m", "lots", "pxl.example.com", "INFO", "a" * 64]
+    ),
+)
+
+
+def field_values(shape: Any) -> st.SearchStrategy[Any]:
+    if not isinstance(shape, dict):
+        return SCALARS
+    known = st.fixed_dictionaries({}, optional={k: field_values(v) for k, v in shape.items()})
+    return st.one_of(SCALARS, known, known.map(lambda d: {**d, "typo": 1}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=field_values(KNOWN_FIELDS))
+def test_any_spec_is_refused_clearly_or_builds_valid_children(spec: Any) -> None:
+    try:
+        resolved = resolve("demo", spec)
+    except SpecError as exc:
+        assert exc.problems and all(p.startswith(("spec", "metadata")) for p in exc.problems)
+        return
+    for child in manifests.children("demo", "pxl", resolved, HASH):
+        kubernetes_validate.validate(child, KUBE_VERSION, strict=True)
