@@ -660,20 +660,48 @@
     };
   }
 
-  /* A small loop on the side of the box that faces away from its component's centre. */
-  function loopPath(n) {
-    const dx = n.x - n.blockX;
-    const dy = n.y - n.blockY;
-    const horizontal = Math.abs(dx) / (n.w / 2) > Math.abs(dy) / (n.h / 2);
-    const r = LOOP_SPACE - 4;
-    if (horizontal && Math.abs(dx) > 1) {
-      const s = Math.sign(dx);
-      const ex = n.x + s * (n.w / 2);
-      return "M" + ex + "," + (n.y - 9) + " C" + (ex + s * r) + "," + (n.y - 24) + " " + (ex + s * r) + "," + (n.y + 24) + " " + (ex + s * 2) + "," + (n.y + 9);
+  /* A small loop on the side of the box that is farthest, in angle, from the box's other
+   * edges; with no other edge, the side facing away from its component's centre. */
+  function loopSide(n, neighbours) {
+    const sides = [
+      [0, -1],
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+    ];
+    if (!neighbours.length) {
+      const dx = n.x - n.blockX;
+      const dy = n.y - n.blockY;
+      if (Math.abs(dx) <= 1 && Math.abs(dy) <= 1) return sides[0];
+      if (Math.abs(dx) / (n.w / 2) > Math.abs(dy) / (n.h / 2)) return [Math.sign(dx), 0];
+      return [0, Math.sign(dy)];
     }
-    const s = dy > 1 ? 1 : -1;
-    const ey = n.y + s * (n.h / 2);
-    return "M" + (n.x - 11) + "," + ey + " C" + (n.x - 24) + "," + (ey + s * r) + " " + (n.x + 24) + "," + (ey + s * r) + " " + (n.x + 11) + "," + (ey + s * 2);
+    let best = sides[0];
+    let bestGap = -1;
+    for (const side of sides) {
+      const gap = Math.min(
+        ...neighbours.map((m) => {
+          const length = Math.hypot(m.x - n.x, m.y - n.y) || 1;
+          return Math.acos(Math.max(-1, Math.min(1, (side[0] * (m.x - n.x) + side[1] * (m.y - n.y)) / length)));
+        }),
+      );
+      if (gap > bestGap + 1e-6) {
+        best = side;
+        bestGap = gap;
+      }
+    }
+    return best;
+  }
+
+  function loopPath(n, neighbours) {
+    const [sx, sy] = loopSide(n, neighbours);
+    const r = LOOP_SPACE - 4;
+    if (sx !== 0) {
+      const ex = n.x + sx * (n.w / 2);
+      return "M" + ex + "," + (n.y - 9) + " C" + (ex + sx * r) + "," + (n.y - 24) + " " + (ex + sx * r) + "," + (n.y + 24) + " " + (ex + sx * 2) + "," + (n.y + 9);
+    }
+    const ey = n.y + sy * (n.h / 2);
+    return "M" + (n.x - 11) + "," + ey + " C" + (n.x - 24) + "," + (ey + sy * r) + " " + (n.x + 24) + "," + (ey + sy * r) + " " + (n.x + 11) + "," + (ey + sy * 2);
   }
 
   function drawCountermodel(model) {
@@ -728,6 +756,10 @@
       extend(b.cx + b.hull.w / 2, b.cy + b.hull.h / 2);
     }
 
+    const neighboursOf = (w) =>
+      model.worlds
+        .filter((v) => v !== w && (model.succ.get(w).has(v) || model.succ.get(v).has(w)))
+        .map((v) => drawn.nodes.get(v));
     /* A world that sees every member of a cluster (or is seen by all of them) gets one
      * arrow to (or from) the cluster's outline instead of one arrow per member. */
     const done = new Set();
@@ -763,7 +795,7 @@
         if (u === v) {
           if (clusterOf.has(u)) continue;
           edgeLayer.appendChild(
-            svg("path", { class: "loop", d: loopPath(a), "marker-end": "url(#pxl-arrow)", "data-from": u, "data-to": v }),
+            svg("path", { class: "loop", d: loopPath(a, neighboursOf(u)), "marker-end": "url(#pxl-arrow)", "data-from": u, "data-to": v }),
           );
           continue;
         }
