@@ -10,7 +10,7 @@ operator relies on:
   changes, `uid`/`creationTimestamp`, `generateName`, the `status` subresource for
   the resources that declare it, `spec.replicas` defaulting for Deployments,
   finalizer-aware deletion, and garbage collection of owned objects (also of objects
-  created with an owner that is already gone).
+  created with an owner that is already gone), and the namespace list kopf reads at start.
 - `DeploymentController`: plays kube-controller-manager for Deployments. For each new
   generation it reports the rollout as progressing, then completes it, or — when the
   test says the new pods never become ready — stalls it with ProgressDeadlineExceeded.
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import attrs
 import kmock
 import kopf
@@ -95,6 +96,28 @@ class ApiServer(kmock.KubernetesEmulator):
     """kmock's emulator with the write semantics of a real API server (see module doc)."""
 
     _revision: int = attrs.field(default=1000, init=False)
+
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        # kmock cannot parse the cluster-wide namespace list; kopf reads it at start-up.
+        if raw_request.method == "GET" and raw_request.path.rstrip("/") == "/api/v1/namespaces":
+            return await self._serve_namespaces(raw_request)
+        return await super().__call__(raw_request)
+
+    async def _serve_namespaces(self, raw_request: aiohttp.web.BaseRequest) -> Any:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+        if raw_request.query.get("watch") not in ("true", "1"):
+            return aiohttp.web.json_response(
+                {
+                    "kind": "NamespaceList",
+                    "metadata": {"resourceVersion": "1"},
+                    "items": [namespace],
+                }
+            )
+        response = aiohttp.web.StreamResponse()
+        await response.prepare(raw_request)
+        await response.write(json.dumps({"type": "ADDED", "object": namespace}).encode() + b"\n")
+        await asyncio.sleep(float(raw_request.query.get("timeoutSeconds", "60")))
+        return response
 
     async def _handle(self, request: Any) -> Any:
         writes = (action.CREATE, action.UPDATE, action.DELETE)
@@ -420,7 +443,6 @@ class Cluster:
 
         stop = threading.Event()
         settings = kopf.OperatorSettings()
-        settings.scanning.disabled = True  # kmock cannot list namespaces
 
         def run() -> None:
             try:

@@ -7,11 +7,16 @@ does, and drives it like a user with kubectl: create, edit, break, restart, dele
 from __future__ import annotations
 
 import base64
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from k8s_harness import Cluster
 from pxl_prover.kernel import hash_sources
 from test_examples import crd_schema
@@ -29,16 +34,23 @@ def kernel_hash(files: Mapping[str, str]) -> str:
 
 
 @pytest.fixture()
-def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+def emulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
+    """The emulated cluster, no operator yet."""
     cluster = Cluster(tmp_path)
     cluster.start()
     monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig()))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    cluster.start_operator()
     try:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture()
+def cluster(emulated: Cluster) -> Cluster:
+    """The emulated cluster with the operator running in this process."""
+    emulated.start_operator()
+    return emulated
 
 
 def prover(name: str = "demo", **spec: Any) -> dict[str, Any]:
@@ -291,3 +303,41 @@ def test_delete_is_not_blocked_by_a_finalizer(cluster: Cluster) -> None:
     cluster.delete("PXLProver", "demo")
     cluster.wait_for("PXLProver gone", lambda: cluster.get("PXLProver", "demo") is None)
     cluster.wait_for("children collected", lambda: cluster.get("Deployment", "demo") is None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_pxl_operator_run_serves_liveness_and_stops_cleanly(emulated: Cluster) -> None:
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "pxl-operator"),
+        "run",
+        "--namespace",
+        "default",
+        f"--liveness=http://127.0.0.1:{port}/healthz",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        emulated.apply(prover(kernel={"expectedHash": "f" * 64}))
+        wait_ready_on(emulated, "f" * 64)
+        probe = emulated.wait_for(
+            "liveness endpoint answers",
+            lambda: _get_json(f"http://127.0.0.1:{port}/healthz"),
+        )
+        assert probe["reconciles"] >= 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+
+
+def _get_json(url: str) -> dict[str, Any] | None:
+    try:
+        response = requests.get(url, timeout=2)
+    except requests.ConnectionError:
+        return None
+    return dict(response.json()) if response.status_code == 200 else None
