@@ -112,6 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         clusterwide=not args.namespace,
         namespaces=args.namespace or (),
         liveness_endpoint=args.liveness or None,
+        memo=kopf.Memo(resync_interval=args.resync_interval),
     )
     return 0
 
@@ -143,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--liveness",
         default=DEFAULT_LIVENESS,
         help=f"liveness endpoint URL, '' to disable (default {DEFAULT_LIVENESS})",
+    )
+    run.add_argument(
+        "--resync-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="reconcile every PXLProver this often, events or not (default 300)",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("--debug", action="store_true")

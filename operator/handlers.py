@@ -3,11 +3,14 @@
 Triggers: the PXLProver itself (create, update, resume after a restart), the kernel
 ConfigMap it names (found through a kopf index, so editing the ConfigMap rolls the
 fleet without touching the PXLProver), and its Deployment (rollout progress,
-completion, stall).
+completion, stall) — and, every few minutes, a resync of every PXLProver seen, in case
+an event was missed or its handling failed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +23,7 @@ from pxl_operator.reconcile import KIND, Reconciler
 
 PXLPROVERS = (GROUP, "v1alpha1", "pxlprovers")
 WATCH_SERVER_TIMEOUT_S = 300
+DEFAULT_RESYNC_INTERVAL_S = 300.0
 
 
 def _warn(owner: Mapping[str, Any], reason: str, message: str) -> None:
@@ -50,12 +54,13 @@ def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Watches that reconnect regularly; Events only for warnings; one API client.
 
     Handler progress lives in annotations only: the CRD's structural schema prunes the
     `status.kopf` field kopf would otherwise also write. No handler needs a finalizer,
-    so deleting a PXLProver never waits for the operator.
+    so deleting a PXLProver never waits for the operator; the periodic resync is a plain
+    task for the same reason (kopf timers would add a finalizer to every PXLProver).
     """
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage()
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_S
@@ -66,6 +71,23 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     except ConfigException as exc:
         raise kopf.PermanentError(f"no Kubernetes credentials: {exc}") from exc
     memo.reconciler = Reconciler(kube, warn=_warn)
+    interval = float(memo.get("resync_interval", DEFAULT_RESYNC_INTERVAL_S))
+    memo.resync_task = asyncio.create_task(_resync_forever(memo.reconciler, interval))
+
+
+async def _resync_forever(reconciler: Reconciler, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await asyncio.to_thread(reconciler.resync)
+
+
+@kopf.on.cleanup()
+async def stop_resync(memo: kopf.Memo, **_: Any) -> None:
+    task = memo.get("resync_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @kopf.on.probe(id="reconciles")

@@ -78,6 +78,7 @@ class Reconciler:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.completed = 0
+        self.known: set[tuple[str, str]] = set()
 
     def _lock(self, namespace: str, name: str) -> threading.Lock:
         with self._locks_guard:
@@ -87,9 +88,19 @@ class Reconciler:
         with self._lock(namespace, name):
             owner = self.kube.get(KIND, namespace, name)
             if owner is None or owner.get("metadata", {}).get("deletionTimestamp"):
+                self.known.discard((namespace, name))
                 return
+            self.known.add((namespace, name))
             self._reconcile(owner)
             self.completed += 1
+
+    def resync(self) -> None:
+        """Reconcile every PXLProver seen so far: a safety net for missed or failed events."""
+        for namespace, name in sorted(self.known):
+            try:
+                self.reconcile(namespace, name)
+            except Exception:  # one failing prover must not stop the others' resync
+                logger.exception("Resync of PXLProver %s/%s failed", namespace, name)
 
     def _reconcile(self, owner: dict[str, Any]) -> None:
         name = owner["metadata"]["name"]

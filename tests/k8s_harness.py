@@ -437,7 +437,7 @@ class Cluster:
         )
         return path
 
-    def start_operator(self) -> None:
+    def start_operator(self, resync_interval_s: float = 300.0) -> None:
         """Run the operator as `pxl-operator run -n default` does (kopf standalone)."""
         import pxl_operator.handlers  # noqa: F401  (registers the handlers)
 
@@ -451,7 +451,7 @@ class Cluster:
                     namespaces=[NAMESPACE],
                     settings=settings,
                     stop_flag=stop,
-                    memo=kopf.Memo(),
+                    memo=kopf.Memo(resync_interval=resync_interval_s),
                 )
             except BaseException as exc:  # reported by the test, not lost in a thread
                 self.operator_errors.append(exc)
@@ -490,9 +490,11 @@ class Cluster:
         response.raise_for_status()
         return list(response.json()["items"])
 
-    def patch(self, kind: str, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    def patch(
+        self, kind: str, name: str, patch: Mapping[str, Any], subresource: str = ""
+    ) -> dict[str, Any]:
         response = requests.patch(
-            self._path(kind, name),
+            self._path(kind, name, f"/{subresource}" if subresource else ""),
             data=json.dumps(patch),
             headers={"Content-Type": "application/merge-patch+json"},
             timeout=10,

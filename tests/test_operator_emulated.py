@@ -341,3 +341,16 @@ def _get_json(url: str) -> dict[str, Any] | None:
     except requests.ConnectionError:
         return None
     return dict(response.json()) if response.status_code == 200 else None
+
+
+def test_periodic_resync_repairs_what_no_event_reports(emulated: Cluster) -> None:
+    emulated.start_operator(resync_interval_s=0.5)
+    emulated.apply(prover(kernel={"expectedHash": "f" * 64}))
+    wait_ready_on(emulated, "f" * 64)
+    # Someone overwrites the status: no handler fires on status changes, only the resync.
+    emulated.patch(
+        "PXLProver", "demo", {"status": {"kernelHash": "0" * 64, "readyReplicas": 0}}, "status"
+    )
+    assert emulated.get("PXLProver", "demo")["status"]["kernelHash"] == "0" * 64
+    wait_ready_on(emulated, "f" * 64)
+    assert emulated.get("PXLProver", "demo")["status"]["readyReplicas"] == 2
