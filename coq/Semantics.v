@@ -4,12 +4,12 @@
     satisfies the logic's conditions (DESIGN §3). The metatheory is classical:
     [Classical_Prop.classic] is the kernel's one declared axiom (coq/README.md). *)
 
-From Coq Require Import Classical.
+From Coq Require Import Classical NArith.
 From PXL Require Import Syntax.
 
 Record frame : Type := { world : Type; rel : world -> world -> Prop }.
 
-Record model : Type := { frm :> frame; val : world frm -> nat -> Prop }.
+Record model : Type := { frm :> frame; val : world frm -> N -> Prop }.
 
 Fixpoint forces (M : model) (w : world M) (a : form) {struct a} : Prop :=
   match a with

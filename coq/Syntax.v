@@ -1,12 +1,16 @@
 (** * PXL kernel: syntax of modal formulas
 
-    A deep embedding of the goal language. Atoms are numbered; the prover maps
-    the goal's atom names to numbers in order of first occurrence. *)
+    A deep embedding of the goal language. Atoms are numbered (binary numbers,
+    so that a goal with many atoms stays a small term); the prover maps the
+    goal's atom names to numbers in order of first occurrence. *)
 
-From Coq Require Import Bool Arith.
+From Coq Require Import Bool Arith NArith.
+(* Certificates write atom numbers and positions as binary numbers (N): export the
+   number notation they are read with. *)
+From Coq Require Export BinNatDef.
 
 Inductive form : Set :=
-| Var : nat -> form
+| Var : N -> form
 | FTop : form
 | FBot : form
 | Neg : form -> form
@@ -17,10 +21,13 @@ Inductive form : Set :=
 | Box : form -> form
 | Dia : form -> form.
 
+(** Atom numbers are read as binary numbers: [Var 12] is [Var 12%N]. *)
+Arguments Var _%N.
+
 (** Boolean equality, used by the tableau checker to close branches. *)
 Fixpoint form_eqb (a b : form) : bool :=
   match a, b with
-  | Var n, Var m => Nat.eqb n m
+  | Var n, Var m => N.eqb n m
   | FTop, FTop => true
   | FBot, FBot => true
   | Neg a1, Neg b1 => form_eqb a1 b1
@@ -38,7 +45,7 @@ Proof.
   induction a; destruct b; simpl; intro H; try discriminate;
     try (apply andb_prop in H; destruct H as [H1 H2]);
     try (f_equal; auto; fail).
-  apply Nat.eqb_eq in H. subst. reflexivity.
+  apply N.eqb_eq in H. subst. reflexivity.
 Qed.
 
 (** Negation normal form: [nnf a] is equivalent to [a], [nneg a] to [Neg a];

@@ -8,24 +8,39 @@
 
     Branch state: [es] labelled formulas and [rs] relation edges, both newest
     first and addressed by position (0 = most recently added), and [next], the
-    first unused label. *)
+    first unused label. A certificate writes positions and labels as binary
+    numbers ([N]), which keeps large certificates small terms; the checker
+    turns them into [nat] as it goes. *)
 
-From Coq Require Import Bool Arith List Lia Classical.
+From Coq Require Import Bool Arith NArith List Lia Classical.
 Import ListNotations.
 From PXL Require Export Syntax Semantics.
 
 Inductive tab : Set :=
-| TClose : nat -> nat -> tab          (* (w, A) and (w, Neg A) *)
-| TBot : nat -> tab                   (* (w, FBot) *)
-| TAnd : nat -> tab -> tab            (* (w, A /\ B): add (w, A), (w, B) *)
-| TOr : nat -> tab -> tab -> tab      (* (w, A \/ B): branch on (w, A) | (w, B) *)
-| TBox : nat -> nat -> tab -> tab     (* (w, []A) and edge (w, v): add (v, A) *)
-| TDia : nat -> tab -> tab            (* (w, <>A): fresh v, add edge (w, v), (v, A) *)
-| TRefl : nat -> tab -> tab           (* reflexive: add edge (w, w) *)
-| TSerial : nat -> tab -> tab         (* serial: fresh v, add edge (w, v) *)
-| TSym : nat -> tab -> tab            (* symmetric: edge (w, v) gives (v, w) *)
-| TTrans : nat -> nat -> tab -> tab   (* transitive: (w, v), (v, u) give (w, u) *)
-| TEucl : nat -> nat -> tab -> tab.   (* euclidean: (w, v), (w, u) give (v, u) *)
+| TClose : N -> N -> tab          (* (w, A) and (w, Neg A) *)
+| TBot : N -> tab                   (* (w, FBot) *)
+| TAnd : N -> tab -> tab            (* (w, A /\ B): add (w, A), (w, B) *)
+| TOr : N -> tab -> tab -> tab      (* (w, A \/ B): branch on (w, A) | (w, B) *)
+| TBox : N -> N -> tab -> tab     (* (w, []A) and edge (w, v): add (v, A) *)
+| TDia : N -> tab -> tab            (* (w, <>A): fresh v, add edge (w, v), (v, A) *)
+| TRefl : N -> tab -> tab           (* reflexive: add edge (w, w) *)
+| TSerial : N -> tab -> tab         (* serial: fresh v, add edge (w, v) *)
+| TSym : N -> tab -> tab            (* symmetric: edge (w, v) gives (v, w) *)
+| TTrans : N -> N -> tab -> tab   (* transitive: (w, v), (v, u) give (w, u) *)
+| TEucl : N -> N -> tab -> tab.   (* euclidean: (w, v), (w, u) give (v, u) *)
+
+(** Positions and labels in a certificate are read as binary numbers. *)
+Arguments TClose (_ _)%N.
+Arguments TBot _%N.
+Arguments TAnd _%N _.
+Arguments TOr _%N _ _.
+Arguments TBox (_ _)%N _.
+Arguments TDia _%N _.
+Arguments TRefl _%N _.
+Arguments TSerial _%N _.
+Arguments TSym _%N _.
+Arguments TTrans (_ _)%N _.
+Arguments TEucl (_ _)%N _.
 
 (** Which frame rules a logic permits. *)
 Record flags : Set := mkflags {
@@ -38,54 +53,57 @@ Fixpoint check (L : flags) (es : list entry) (rs : list edge) (next : nat) (t : 
   {struct t} : bool :=
   match t with
   | TClose i j =>
-      match nth_error es i, nth_error es j with
+      match nth_error es (N.to_nat i), nth_error es (N.to_nat j) with
       | Some (w, a), Some (v, Neg b) => Nat.eqb w v && form_eqb a b
       | _, _ => false
       end
   | TBot i =>
-      match nth_error es i with
+      match nth_error es (N.to_nat i) with
       | Some (_, FBot) => true
       | _ => false
       end
   | TAnd i t' =>
-      match nth_error es i with
+      match nth_error es (N.to_nat i) with
       | Some (w, Conj a b) => check L ((w, b) :: (w, a) :: es) rs next t'
       | _ => false
       end
   | TOr i t1 t2 =>
-      match nth_error es i with
+      match nth_error es (N.to_nat i) with
       | Some (w, Disj a b) =>
           check L ((w, a) :: es) rs next t1 && check L ((w, b) :: es) rs next t2
       | _ => false
       end
   | TBox i k t' =>
-      match nth_error es i, nth_error rs k with
+      match nth_error es (N.to_nat i), nth_error rs (N.to_nat k) with
       | Some (w, Box a), Some (w', v) => Nat.eqb w w' && check L ((v, a) :: es) rs next t'
       | _, _ => false
       end
   | TDia i t' =>
-      match nth_error es i with
+      match nth_error es (N.to_nat i) with
       | Some (w, Dia a) => check L ((next, a) :: es) ((w, next) :: rs) (S next) t'
       | _ => false
       end
-  | TRefl w t' => f_refl L && Nat.ltb w next && check L es ((w, w) :: rs) next t'
+  | TRefl w t' =>
+      f_refl L && Nat.ltb (N.to_nat w) next &&
+      check L es ((N.to_nat w, N.to_nat w) :: rs) next t'
   | TSerial w t' =>
-      f_serial L && Nat.ltb w next && check L es ((w, next) :: rs) (S next) t'
+      f_serial L && Nat.ltb (N.to_nat w) next &&
+      check L es ((N.to_nat w, next) :: rs) (S next) t'
   | TSym k t' =>
       f_sym L &&
-      match nth_error rs k with
+      match nth_error rs (N.to_nat k) with
       | Some (w, v) => check L es ((v, w) :: rs) next t'
       | None => false
       end
   | TTrans k1 k2 t' =>
       f_trans L &&
-      match nth_error rs k1, nth_error rs k2 with
+      match nth_error rs (N.to_nat k1), nth_error rs (N.to_nat k2) with
       | Some (w, v), Some (v', u) => Nat.eqb v v' && check L es ((w, u) :: rs) next t'
       | _, _ => false
       end
   | TEucl k1 k2 t' =>
       f_eucl L &&
-      match nth_error rs k1, nth_error rs k2 with
+      match nth_error rs (N.to_nat k1), nth_error rs (N.to_nat k2) with
       | Some (w, v), Some (w', u) => Nat.eqb w w' && check L es ((v, u) :: rs) next t'
       | _, _ => false
       end
@@ -154,18 +172,18 @@ Proof.
     destruct HF as [FR [FS [FT [FE FD]]]];
     pose proof HS as [He Hr]; pose proof HB as [Be Br].
   - (* TClose *)
-    destruct (nth_error es n) as [[w a]|] eqn:E1; try discriminate.
-    destruct (nth_error es n0) as [[v b]|] eqn:E2; try discriminate.
+    destruct (nth_error es (N.to_nat n)) as [[w a]|] eqn:E1; try discriminate.
+    destruct (nth_error es (N.to_nat n0)) as [[v b]|] eqn:E2; try discriminate.
     destruct b; try discriminate.
     apply andb_prop in Hc as [Hw Hab].
     apply Nat.eqb_eq in Hw. apply form_eqb_eq in Hab. subst.
     entry_of E1. entry_of E2.
     exact (He v (Neg b) E2 (He v b E1)).
   - (* TBot *)
-    destruct (nth_error es n) as [[w a]|] eqn:E1; try discriminate.
+    destruct (nth_error es (N.to_nat n)) as [[w a]|] eqn:E1; try discriminate.
     destruct a; try discriminate. entry_of E1. exact (He w FBot E1).
   - (* TAnd *)
-    destruct (nth_error es n) as [[w a]|] eqn:E1; try discriminate.
+    destruct (nth_error es (N.to_nat n)) as [[w a]|] eqn:E1; try discriminate.
     destruct a; try discriminate. entry_of E1.
     destruct (He w _ E1) as [H1 H2].
     apply (IHt _ _ _ Hc M (conj FR (conj FS (conj FT (conj FE FD)))) ) with (f := f).
@@ -174,7 +192,7 @@ Proof.
     + split; [| exact Hr]. intros u c [Heq | [Heq | Hin]];
         try (inversion Heq; subst; assumption); auto.
   - (* TOr *)
-    destruct (nth_error es n) as [[w a]|] eqn:E1; try discriminate.
+    destruct (nth_error es (N.to_nat n)) as [[w a]|] eqn:E1; try discriminate.
     destruct a; try discriminate. entry_of E1.
     apply andb_prop in Hc as [Hc1 Hc2].
     assert (Bw : w < next) by (eapply Be; eauto).
@@ -186,9 +204,9 @@ Proof.
       * split; [| exact Br]. intros u c [Heq | Hin]; [inversion Heq; subst; exact Bw | eauto].
       * split; [| exact Hr]. intros u c [Heq | Hin]; [inversion Heq; subst; exact H2 | auto].
   - (* TBox *)
-    destruct (nth_error es n) as [[w a]|] eqn:E1; try discriminate.
+    destruct (nth_error es (N.to_nat n)) as [[w a]|] eqn:E1; try discriminate.
     destruct a; try discriminate.
-    destruct (nth_error rs n0) as [[w' v]|] eqn:E2; try discriminate.
+    destruct (nth_error rs (N.to_nat n0)) as [[w' v]|] eqn:E2; try discriminate.
     apply andb_prop in Hc as [Hw Hc]. apply Nat.eqb_eq in Hw. subst w'.
     entry_of E1. entry_of E2.
     apply (IHt _ _ _ Hc M (conj FR (conj FS (conj FT (conj FE FD))))) with (f := f).
@@ -197,7 +215,7 @@ Proof.
     + split; [| exact Hr]. intros u c [Heq | Hin]; [| auto].
       inversion Heq; subst. apply (He w (Box c) E1). apply Hr. exact E2.
   - (* TDia *)
-    destruct (nth_error es n) as [[w a]|] eqn:E1; try discriminate.
+    destruct (nth_error es (N.to_nat n)) as [[w a]|] eqn:E1; try discriminate.
     destruct a; try discriminate. entry_of E1.
     assert (Bw : w < next) by (eapply Be; eauto).
     destruct (He w _ E1) as [x [Hx Ha]].
@@ -220,17 +238,17 @@ Proof.
   - (* TSerial *)
     apply andb_prop in Hc as [Hc Hc']. apply andb_prop in Hc as [Hf Hlt].
     apply Nat.ltb_lt in Hlt.
-    destruct (FD Hf (f n)) as [x Hx].
+    destruct (FD Hf (f (N.to_nat n))) as [x Hx].
     apply (IHt _ _ _ Hc' M (conj FR (conj FS (conj FT (conj FE FD)))))
       with (f := extend f next x).
     + split.
       * intros u c Hin. apply Be in Hin. lia.
       * intros u v [Heq | Hin]; [inversion Heq; subst; lia |].
         apply Br in Hin. lia.
-    + apply (sat_fresh M f es rs next n x None); auto. discriminate.
+    + apply (sat_fresh M f es rs next (N.to_nat n) x None); auto. discriminate.
   - (* TSym *)
     apply andb_prop in Hc as [Hf Hc].
-    destruct (nth_error rs n) as [[w v]|] eqn:E1; try discriminate. entry_of E1.
+    destruct (nth_error rs (N.to_nat n)) as [[w v]|] eqn:E1; try discriminate. entry_of E1.
     apply (IHt _ _ _ Hc M (conj FR (conj FS (conj FT (conj FE FD))))) with (f := f).
     + split; [exact Be |]. intros u u' [Heq | Hin]; [| eauto].
       inversion Heq; subst. destruct (Br _ _ E1). split; assumption.
@@ -238,8 +256,8 @@ Proof.
       inversion Heq; subst. apply (FS Hf). apply Hr. exact E1.
   - (* TTrans *)
     apply andb_prop in Hc as [Hf Hc].
-    destruct (nth_error rs n) as [[w v]|] eqn:E1; try discriminate.
-    destruct (nth_error rs n0) as [[v' u]|] eqn:E2; try discriminate.
+    destruct (nth_error rs (N.to_nat n)) as [[w v]|] eqn:E1; try discriminate.
+    destruct (nth_error rs (N.to_nat n0)) as [[v' u]|] eqn:E2; try discriminate.
     apply andb_prop in Hc as [Hv Hc]. apply Nat.eqb_eq in Hv. subst v'.
     entry_of E1. entry_of E2.
     apply (IHt _ _ _ Hc M (conj FR (conj FS (conj FT (conj FE FD))))) with (f := f).
@@ -249,8 +267,8 @@ Proof.
       inversion Heq; subst. eapply (FT Hf); [apply Hr; exact E1 | apply Hr; exact E2].
   - (* TEucl *)
     apply andb_prop in Hc as [Hf Hc].
-    destruct (nth_error rs n) as [[w v]|] eqn:E1; try discriminate.
-    destruct (nth_error rs n0) as [[w' u]|] eqn:E2; try discriminate.
+    destruct (nth_error rs (N.to_nat n)) as [[w v]|] eqn:E1; try discriminate.
+    destruct (nth_error rs (N.to_nat n0)) as [[w' u]|] eqn:E2; try discriminate.
     apply andb_prop in Hc as [Hw Hc]. apply Nat.eqb_eq in Hw. subst w'.
     entry_of E1. entry_of E2.
     apply (IHt _ _ _ Hc M (conj FR (conj FS (conj FT (conj FE FD))))) with (f := f).
