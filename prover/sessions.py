@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import re
 import resource
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
 import pexpect
-from pexpect.popen_spawn import PopenSpawn
+from pexpect.fdpexpect import fdspawn
 
 from . import certificate
 from .kernel import CERTIFICATE_MODULE, DECLARED_AXIOMS, LOGICAL_NAME, CompiledKernel
@@ -33,6 +35,8 @@ _ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {}
 PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|[^|]*\| \d+ < </prompt>")
 IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {CERTIFICATE_MODULE}"
 START_TIMEOUT_S = 60.0
+# Inputs up to this size fit in a pipe's buffer and are written directly.
+_DIRECT_WRITE_BYTES = 16384
 
 
 class SessionError(RuntimeError):
@@ -83,14 +87,19 @@ class CoqSession:
         self.kernel = kernel
         self.kernel_hash = kernel.hash
         self.uses = 0
-        self._proc = PopenSpawn(
+        # Plain pipes (a pty would cut lines at 4096 bytes) read through pexpect's
+        # fd-based spawn, which waits with select rather than polling a reader thread.
+        self._process = subprocess.Popen(
             ["coqtop", "-emacs", "-quiet", *kernel.load_args],
-            encoding="utf-8",
-            codec_errors="replace",
-            timeout=START_TIMEOUT_S,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             preexec_fn=_limit_memory(memory_limit_mb),
         )
-        self.pid: int = self._proc.pid
+        self._reader = fdspawn(
+            self._process.stdout, encoding="utf-8", codec_errors="replace", use_poll=True
+        )
+        self.pid: int = self._process.pid
         self._closed = False
         self._state = self._wait(START_TIMEOUT_S)[1]
         output, self._state = self._run(IMPORT_SENTENCE + ".", START_TIMEOUT_S)
@@ -99,7 +108,7 @@ class CoqSession:
             raise SessionError(f"the kernel did not load: {output.strip()}")
 
     def alive(self) -> bool:
-        return not self._closed and self._proc.proc.poll() is None
+        return not self._closed and self._process.poll() is None
 
     def close(self) -> None:
         """End the coqtop process (politely, then by force)."""
@@ -107,39 +116,53 @@ class CoqSession:
             return
         self._closed = True
         try:
-            self._proc.sendeof()
-            self._proc.proc.wait(timeout=1)
-        except Exception:
-            self._proc.kill(9)
-            self._proc.proc.wait(timeout=5)
+            self._process.stdin.close()
+            self._process.wait(timeout=1)
+        except Exception:  # noqa: BLE001 - a session that will not end politely is killed
+            self._abandon()
+        with contextlib.suppress(OSError):
+            self._process.stdout.close()
 
     def _wait(self, timeout_s: float) -> tuple[str, int]:
         try:
-            self._proc.expect(PROMPT, timeout=max(timeout_s, 0.001))
+            self._reader.expect(PROMPT, timeout=max(timeout_s, 0.001))
         except pexpect.TIMEOUT as exc:
             self._abandon()
             raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s") from exc
         except pexpect.EOF as exc:
             self._abandon()
             raise SessionDied("the Coq process exited") from exc
-        return self._proc.before, int(self._proc.match.group(1))
+        return self._reader.before, int(self._reader.match.group(1))
 
-    def _run(self, sentence: str, timeout_s: float) -> tuple[str, int]:
+    def _send(self, text: str) -> None:
+        """Write to coqtop. Large inputs go from a helper thread, so that Coq answering
+        (say, an error that repeats a huge term) can never block on a full pipe while
+        this thread blocks writing."""
         if not self.alive():
             raise SessionDied("the Coq process is not running")
+        data = text.encode()
+        if len(data) <= _DIRECT_WRITE_BYTES:
+            self._write(data)
+        else:
+            threading.Thread(target=self._write, args=(data,), daemon=True).start()
+
+    def _write(self, data: bytes) -> None:
         try:
-            self._proc.sendline(sentence)
-        except OSError as exc:
+            self._process.stdin.write(data)
+            self._process.stdin.flush()
+        except (OSError, ValueError):
             self._abandon()
-            raise SessionDied(f"cannot write to Coq: {exc}") from exc
+
+    def _run(self, sentence: str, timeout_s: float) -> tuple[str, int]:
+        self._send(sentence + "\n")
         return self._wait(timeout_s)
 
     def _abandon(self) -> None:
         self._closed = True
-        if self._proc.proc.poll() is None:
-            self._proc.kill(9)
+        if self._process.poll() is None:
+            self._process.kill()
         with contextlib.suppress(Exception):  # nothing more can be done for a stuck process
-            self._proc.proc.wait(timeout=5)
+            self._process.wait(timeout=5)
 
     def _lemma_assumptions(self, lemma: str, deadline: float) -> tuple[str, ...]:
         key = (self.kernel_hash, lemma)
@@ -165,13 +188,7 @@ class CoqSession:
         # One write, then one prompt per line: coqtop answers every line, even after an
         # error, and the trailing BackTo restores the kernel-loaded state either way.
         lines = [*shape.sentences, f"BackTo {self._state}."]
-        if not self.alive():
-            raise SessionDied("the Coq process is not running")
-        try:
-            self._proc.send("\n".join(lines) + "\n")
-        except OSError as exc:
-            self._abandon()
-            raise SessionDied(f"cannot write to Coq: {exc}") from exc
+        self._send("\n".join(lines) + "\n")
         for _ in shape.sentences:
             output, _ = self._wait(deadline - time.monotonic())
             if "Error" in output and not message:
