@@ -88,6 +88,16 @@ def default_cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pxl"
 
 
+def prebuilt_roots() -> list[Path]:
+    """Read-only caches searched before compiling (`PXL_PREBUILT_KERNELS`, `:`-separated).
+
+    An image compiles its built-in kernel at build time into such a folder; pods then mount
+    an empty writable `PXL_CACHE_DIR` and still start without recompiling it.
+    """
+    configured = os.environ.get("PXL_PREBUILT_KERNELS", "")
+    return [Path(part) for part in configured.split(os.pathsep) if part]
+
+
 def _compile_order(build_dir: Path, names: list[str]) -> list[str]:
     """Order the kernel files so that each comes after the files it requires (via coqdep)."""
     out = subprocess.run(
@@ -136,6 +146,10 @@ def build_kernel(
     files = kernel_files(source)
     if not files:
         raise KernelBuildError(f"no .v files in kernel folder {source}")
+    for prebuilt in prebuilt_roots():
+        ready = prebuilt / "kernels" / digest
+        if (ready / ".complete").exists():
+            return CompiledKernel(source, ready, digest)
     root = Path(cache_root) if cache_root is not None else default_cache_root()
     target = root / "kernels" / digest
     if (target / ".complete").exists():

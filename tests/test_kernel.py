@@ -96,3 +96,14 @@ def test_a_kernel_that_does_not_compile_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KernelBuildError, match="Tableau.v"):
         build_kernel(source, tmp_path / "cache")
     assert not (tmp_path / "cache" / "kernels" / kernel_hash(source)).exists()
+
+
+def test_a_prebuilt_kernel_is_used_without_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    prebuilt = tmp_path / "image-cache"
+    shutil.copytree(compiled_kernel.build_dir, prebuilt / "kernels" / compiled_kernel.hash)
+    monkeypatch.setenv("PXL_PREBUILT_KERNELS", str(prebuilt))
+    monkeypatch.setenv("PATH", "")  # no coqc: compiling would fail
+    kernel = build_kernel(REPO_KERNEL_DIR, tmp_path / "empty-writable-cache")
+    assert kernel.build_dir == prebuilt / "kernels" / compiled_kernel.hash
