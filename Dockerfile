@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # The PXL prover image: Debian bookworm, Coq from Debian's packages, and the package set up
 # by scripts/setup.sh — the same script the README and CI run — so the image is what is
-# tested. The kernel is compiled at build time into PXL_CACHE_DIR; a kernel mounted at run
-# time (PXL_KERNEL_DIR, e.g. a ConfigMap) is compiled there at start, so the cache folder
-# is writable by the unprivileged user the server runs as.
+# tested. The built-in kernel is compiled at build time into /opt/pxl/prebuilt, which the
+# server reads (PXL_PREBUILT_KERNELS) without compiling again, even when PXL_CACHE_DIR is an
+# empty volume (Kubernetes mounts an emptyDir there: the root filesystem is read-only). A
+# kernel mounted at run time (PXL_KERNEL_DIR, e.g. a ConfigMap) is compiled into
+# PXL_CACHE_DIR at start, so that folder is writable by the unprivileged user.
 #   docker build -t pxl-prover .
 #   docker run -p 8088:8088 pxl-prover
 FROM debian:bookworm-slim
@@ -14,6 +16,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONSAFEPATH=1 \
     PIP_NO_CACHE_DIR=1 \
     PXL_CACHE_DIR=/var/cache/pxl \
+    PXL_PREBUILT_KERNELS=/opt/pxl/prebuilt \
     PXL_SERVER_HOST=0.0.0.0 \
     PXL_SERVER_PORT=8088
 
@@ -25,8 +28,9 @@ COPY operator/ operator/
 COPY coq/ coq/
 
 # setup.sh installs Coq, python3 and python3-venv with apt-get (we are root here), creates
-# .venv, pip-installs the package and compiles the kernel into $PXL_CACHE_DIR.
-RUN bash scripts/setup.sh \
+# .venv, pip-installs the package and compiles the kernel into /opt/pxl/prebuilt.
+RUN PXL_CACHE_DIR=/opt/pxl/prebuilt bash scripts/setup.sh \
+    && mkdir -p "$PXL_CACHE_DIR" \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin pxl \
