@@ -331,6 +331,14 @@ def children(name: str, namespace: str, spec: Spec, kernel_hash: str | None) -> 
     return result
 
 
+# Fields a builder may leave out that an earlier build set: a JSON merge patch keeps what
+# it does not mention, so these are cleared explicitly when absent from the new manifest.
+OPTIONAL_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Ingress": (("spec", "ingressClassName"), ("spec", "tls")),
+    "Deployment": (("spec", "template", "metadata", "annotations", KERNEL_HASH_ANNOTATION),),
+}
+
+
 def optional_kinds(spec: Spec) -> dict[str, bool]:
     """Children a spec may switch off, and whether it wants them now (absent ones get deleted)."""
     return {

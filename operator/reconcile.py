@@ -8,6 +8,7 @@ nothing depends on which event was missed.
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import threading
@@ -67,6 +68,27 @@ def owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
 def _without_owner_refs(manifest: Mapping[str, Any]) -> dict[str, Any]:
     metadata = {k: v for k, v in manifest["metadata"].items() if k != "ownerReferences"}
     return {**manifest, "metadata": metadata}
+
+
+def _get_path(obj: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(obj, Mapping) or key not in obj:
+            return None
+        obj = obj[key]
+    return obj
+
+
+def _clearing_dropped_fields(patch: dict[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch plus a null for each optional field the live object has but
+    the new manifest dropped (e.g. `tls` after the TLS secret was removed from the spec)."""
+    result = copy.deepcopy(patch)
+    for path in manifests.OPTIONAL_FIELDS.get(patch["kind"], ()):
+        if _get_path(live, path) is not None and _get_path(patch, path) is None:
+            node = result
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = None
+    return result
 
 
 class Reconciler:
@@ -223,7 +245,7 @@ class Reconciler:
                 if exc.status != 409:
                     raise
                 live = self.kube.get(kind, namespace, name) or {}
-        patch = _without_owner_refs(child)
+        patch = _clearing_dropped_fields(_without_owner_refs(child), live)
         if not is_subset(patch, live):
             self.kube.merge_patch(kind, namespace, name, patch)
             logger.info("Patched %s %s/%s", kind, namespace, name)

@@ -138,16 +138,25 @@ def test_create_builds_every_child_owned_and_without_parent_tracking_labels(
 
 
 def test_spec_change_patches_children_but_never_the_hpa_owned_replicas(cluster: Cluster) -> None:
+    tls = {"enabled": True, "host": "pxl.example.com", "tlsSecretName": "t", "className": "c"}
     cluster.apply(
-        prover(
-            kernel={"expectedHash": "a" * 64},
-            autoscaling={"enabled": True},
-            ingress={"enabled": True, "host": "pxl.example.com"},
-        )
+        prover(kernel={"expectedHash": "a" * 64}, autoscaling={"enabled": True}, ingress=tls)
     )
     wait_ready_on(cluster, "a" * 64)
     cluster.patch("Deployment", "demo", {"spec": {"replicas": 7}})  # what the HPA does
     secret_before = cluster.get("Secret", "demo-hmac")
+    assert cluster.get("Ingress", "demo")["spec"]["tls"][0]["secretName"] == "t"
+
+    cluster.patch("PXLProver", "demo", {"spec": {"ingress": {"tlsSecretName": None}}})
+    ingress = cluster.wait_for(
+        "TLS dropped from the Ingress",
+        lambda: "tls" not in (i := cluster.get("Ingress", "demo"))["spec"] and i,
+    )
+    assert ingress["spec"]["ingressClassName"] == "c"
+    cluster.wait_for(
+        "endpoint without TLS",
+        lambda: cluster.get("PXLProver", "demo")["status"]["endpoint"] == "http://pxl.example.com",
+    )
 
     cluster.patch(
         "PXLProver",
@@ -174,8 +183,8 @@ def test_spec_change_patches_children_but_never_the_hpa_owned_replicas(cluster: 
         lambda: cluster.get("HorizontalPodAutoscaler", "demo")["spec"]["maxReplicas"] == 20,
     )
     cluster.wait_for(
-        "status observes generation 2",
-        lambda: cluster.get("PXLProver", "demo")["status"]["observedGeneration"] == 2,
+        "status observes generation 3",
+        lambda: cluster.get("PXLProver", "demo")["status"]["observedGeneration"] == 3,
     )
     assert cluster.get("Secret", "demo-hmac") == secret_before  # auth off: never generated
     assert secret_before is None
