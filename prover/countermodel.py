@@ -31,9 +31,6 @@ class Countermodel:
             if w not in known:
                 raise ValueError(f"countermodel: valuation names unknown world {w!r}")
 
-    def successors(self, w: str) -> tuple[str, ...]:
-        return tuple(v for u, v in self.relation if u == w)
-
     def true_atoms(self, w: str) -> tuple[str, ...]:
         return self.valuation.get(w, ())
 

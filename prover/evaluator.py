@@ -17,7 +17,7 @@ def check_frame(model: Countermodel, logic: Logic) -> list[str]:
     """The frame conditions of `logic` that the model's relation violates (empty if none)."""
     worlds = model.worlds
     rel = set(model.relation)
-    succ = {w: {v for u, v in rel if u == w} for w in worlds}
+    succ = successor_sets(model)
     problems: list[str] = []
     if logic.reflexive and any((w, w) not in rel for w in worlds):
         problems.append("reflexive")
@@ -32,10 +32,21 @@ def check_frame(model: Countermodel, logic: Logic) -> list[str]:
     return problems
 
 
+def successor_sets(model: Countermodel) -> dict[str, frozenset[str]]:
+    succ: dict[str, set[str]] = {w: set() for w in model.worlds}
+    for u, v in model.relation:
+        succ[u].add(v)
+    return {w: frozenset(vs) for w, vs in succ.items()}
+
+
 def true_worlds(model: Countermodel, goal: Formula) -> frozenset[str]:
     """The set of worlds of `model` at which `goal` holds."""
     worlds = frozenset(model.worlds)
-    succ = {w: frozenset(model.successors(w)) for w in worlds}
+    succ = successor_sets(model)
+    atom_ext: dict[str, set[str]] = {}
+    for w in worlds:
+        for name in model.true_atoms(w):
+            atom_ext.setdefault(name, set()).add(w)
     ext: dict[int, frozenset[str]] = {}
 
     def sub(f: Formula) -> list[Formula]:
@@ -49,7 +60,7 @@ def true_worlds(model: Countermodel, goal: Formula) -> frozenset[str]:
     def value(f: Formula) -> frozenset[str]:
         match f:
             case Atom(name):
-                return frozenset(w for w in worlds if name in model.true_atoms(w))
+                return frozenset(atom_ext.get(name, ()))
             case Top():
                 return worlds
             case Bot():

@@ -141,7 +141,7 @@ class _Formulas:
 # Steps and internal proofs. A step is (kind, premises, produced); items are ints.
 
 S_AND, S_BOX, S_DIA, S_REFL, S_SERIAL, S_SYM, S_TRANS, S_EUCL = range(8)
-P_CLOSE, P_BOT, P_OR, P_STEP = range(4)
+P_CLOSE, P_BOT, P_OR, P_STEP, P_ALIAS = range(5)
 
 ROOT_LABEL = 0
 ROOT_ENTRY = 1
@@ -154,23 +154,32 @@ class _Limit(Exception):
         self.detail = detail
 
 
+@dataclass(eq=False, slots=True)
+class _World:
+    """A satisfiable world set's model in K, T, D: its true atoms and its successors.
+    Models of equal sets are shared, so these form a DAG."""
+
+    atoms: tuple[str, ...]
+    succ: list[_World]
+
+
 class _Open(Exception):
     """Raised from deep inside the recursion when a branch saturates open."""
 
-    def __init__(self, model: Countermodel) -> None:
+    def __init__(self, model: Countermodel | _World) -> None:
         super().__init__("open branch")
         self.model = model
 
 
-class _Branch:
-    """The mutable branch, undone along a trail when the search backtracks."""
+Core = frozenset[int]
+
+
+class _Shared:
+    """What all branches of one search share: formulas, item ids, limits, and the
+    caches of world sets known (un)satisfiable."""
 
     def __init__(
-        self,
-        fs: _Formulas,
-        logic: Logic,
-        deadline: float | None,
-        node_budget: int | None,
+        self, fs: _Formulas, logic: Logic, deadline: float | None, node_budget: int | None
     ) -> None:
         self.fs = fs
         self.logic = logic
@@ -178,6 +187,54 @@ class _Branch:
         self.node_budget = node_budget
         self.nodes = 0
         self.next_item = 2  # 0 = root label, 1 = root entry
+        # unsatisfiable cores -> (proof, {fid: entry it closes on}, label, uses the label)
+        self.unsat: dict[Core, tuple[tuple[Any, ...], dict[int, int], int, bool]] = {}
+        self.unsat_index: dict[int, list[Core]] = {}
+        self.sat: dict[Core, _World] = {}
+
+    def fresh(self) -> int:
+        self.next_item += 1
+        return self.next_item - 1
+
+    def tick(self) -> None:
+        self.nodes += 1
+        if self.nodes & 1023 == 0:
+            if self.node_budget is not None and self.nodes > self.node_budget:
+                raise _Limit("nodes", f"node budget of {self.node_budget} exhausted")
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise _Limit("time", f"deadline reached after {self.nodes} nodes")
+
+    def cached_core(self, initial: set[int]) -> Core | None:
+        for fid in initial:
+            for core in self.unsat_index.get(fid, ()):
+                if core <= initial:
+                    return core
+        return None
+
+    def remember(
+        self, proof: tuple[Any, ...], used: dict[int, int], label: int, uses: bool
+    ) -> Core:
+        core = frozenset(used)
+        if core not in self.unsat:
+            self.unsat[core] = (proof, used, label, uses)
+            self.unsat_index.setdefault(next(iter(core)), []).append(core)
+        return core
+
+
+class _Branch:
+    """The mutable branch, undone along a trail when the search backtracks.
+
+    In K, T and D (`tree_mode`) a branch holds one world: each successor is decided by
+    a branch of its own (`solve_alone`), because nothing there can affect its
+    predecessor; its verdict is cached by formula set. Otherwise the branch holds all
+    worlds, since boxes reach back (B, S5, KD45) or loops are checked (S4)."""
+
+    def __init__(self, shared: _Shared, root: int, entries: dict[int, int]) -> None:
+        self.shared = shared
+        self.fs = shared.fs
+        logic = self.logic = shared.logic
+        self.fresh = shared.fresh
+        self.tick = shared.tick
         self.trail: list[Any] = []
         self.steps: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
         self.queue: list[tuple[int, int, int]] = []
@@ -193,23 +250,20 @@ class _Branch:
         self.rel: dict[tuple[int, int], int] = {}
         self.blocked: list[tuple[int, int]] = []  # S4 loop edges, for the countermodel
         self.clash: tuple[Any, ...] | None = None
+        self.tree_mode = not (logic.symmetric or logic.euclidean or logic.transitive)
+        self.models: list[_World] = []  # tree mode: the successors found satisfiable
         self.tree_boxes_reach_descendants = logic.transitive and not logic.euclidean
         self.cluster = logic.euclidean  # S5, KD45
         self.kd45 = logic.euclidean and not logic.reflexive
+        self.root = root
+        self.worlds.append(root)
+        self.ents[root] = {}
+        self.children[root] = []
+        self.own_boxes[root] = []
+        for fid, eid in entries.items():
+            self.add(root, fid, eid)
 
     # -- bookkeeping -------------------------------------------------------------------
-
-    def fresh(self) -> int:
-        self.next_item += 1
-        return self.next_item - 1
-
-    def tick(self) -> None:
-        self.nodes += 1
-        if self.nodes & 1023 == 0:
-            if self.node_budget is not None and self.nodes > self.node_budget:
-                raise _Limit("nodes", f"node budget of {self.node_budget} exhausted")
-            if self.deadline is not None and time.monotonic() > self.deadline:
-                raise _Limit("time", f"deadline reached after {self.nodes} nodes")
 
     def mark(self) -> tuple[int, ...]:
         return (
@@ -221,6 +275,7 @@ class _Branch:
             self.or_ptr,
             self.dia_ptr,
             len(self.blocked),
+            len(self.models),
         )
 
     def undo(self, m: tuple[int, ...]) -> None:
@@ -238,6 +293,7 @@ class _Branch:
         self.or_ptr = m[5]
         self.dia_ptr = m[6]
         del self.blocked[m[7] :]
+        del self.models[m[8] :]
         self.queue.clear()
         self.clash = None
 
@@ -253,10 +309,11 @@ class _Branch:
         if kind in (ATOM, NATOM):
             other = ents.get(self.fs.comp[fid], -1) if self.fs.comp[fid] >= 0 else -1
             if other >= 0 and self.clash is None:
-                self.clash = (P_CLOSE, eid, other) if kind == ATOM else (P_CLOSE, other, eid)
+                pair = (eid, other) if kind == ATOM else (other, eid)
+                self.clash = ((P_CLOSE, *pair), set(pair))
         elif kind == BOT:
             if self.clash is None:
-                self.clash = (P_BOT, eid)
+                self.clash = ((P_BOT, eid), {eid})
         elif kind in (AND, BOX):
             self.queue.append((x, fid, eid))
         elif kind == OR:
@@ -280,6 +337,16 @@ class _Branch:
         self.steps.append((kind, premises, produced))
         self.tick()
 
+    def reuse(self, core: frozenset[int], entries: dict[int, int], y: int) -> None:
+        """Close the branch with a cached proof, its free items bound to this world's."""
+        proof, old_entries, old_y, uses_label = self.shared.unsat[core]
+        bindings = [(old_entries[fid], entries[fid]) for fid in core]
+        deps = {new for _, new in bindings}
+        if uses_label:
+            bindings.append((old_y, y))
+            deps.add(y)
+        self.clash = ((P_ALIAS, tuple(bindings), proof), deps)
+
     # -- the relation, per logic -------------------------------------------------------
 
     def is_cluster(self, y: int) -> bool:
@@ -295,6 +362,8 @@ class _Branch:
     def successors(self, x: int) -> list[int]:
         """Worlds a box at `x` reaches, in the closed tableau's relation."""
         logic = self.logic
+        if self.tree_mode:
+            return [x] if logic.reflexive else []
         if self.cluster:
             return [y for y in self.worlds if self.is_cluster(y)]
         if self.tree_boxes_reach_descendants:
@@ -452,6 +521,53 @@ class _Branch:
                     return
                 self.apply_box(w, fid, eb, y)
 
+    def solve_child(self, x: int, kind: int, e: int, content: int) -> None:
+        """Tree mode: decide the successor's set on its own; record its model, or close
+        this branch with its (possibly cached) unsatisfiable core."""
+        fs, shared = self.fs, self.shared
+        initial = {fs.a[fid] for fid, _ in self.own_boxes[x]}
+        if kind == S_DIA:
+            initial.add(content)
+        key = frozenset(initial)
+        model = shared.sat.get(key)
+        core = None if model is not None else shared.cached_core(initial)
+        if model is None and core is None:
+            outcome = self.solve_alone(initial)
+            if isinstance(outcome, _World):
+                model = shared.sat[key] = outcome
+            else:
+                core = outcome
+        if model is not None:
+            self.models.append(model)
+            return
+        assert core is not None
+        y, r = self.fresh(), self.fresh()
+        entries: dict[int, int] = {}
+        if kind == S_DIA:
+            entries[content] = self.fresh()
+            self.step(S_DIA, (e,), (y, r, entries[content]))
+        else:
+            self.step(S_SERIAL, (x,), (y, r))
+        for fid, eb in self.own_boxes[x]:
+            sub = fs.a[fid]
+            if sub in core and sub not in entries:
+                entries[sub] = self.fresh()
+                self.step(S_BOX, (eb, r), (entries[sub],))
+        self.reuse(core, entries, y)
+
+    def solve_alone(self, initial: set[int]) -> _World | Core:
+        shared = self.shared
+        label = shared.fresh()
+        entries = {fid: shared.fresh() for fid in initial}
+        try:
+            branch = _Branch(shared, label, entries)
+            proof, deps = branch.expand()
+        except _Open as found:
+            assert isinstance(found.model, _World)
+            return found.model
+        used = {fid: eid for fid, eid in entries.items() if eid in deps}
+        return shared.remember(proof, used, label, label in deps)
+
     def next_diamond(self) -> bool:
         """Process one pending diamond (or seriality); False when nothing is left."""
         while self.dia_ptr < len(self.dias):
@@ -460,18 +576,26 @@ class _Branch:
             content = self.fs.a[fid]
             target = self.fulfilled(x, content)
             if target is None:
-                self.create_world(x, S_DIA, e, content)
+                if self.tree_mode:
+                    self.solve_child(x, S_DIA, e, content)
+                else:
+                    self.create_world(x, S_DIA, e, content)
                 return True
             if self.tree_boxes_reach_descendants and target != x:
                 self.blocked.append((x, target))
         if self.logic.serial and not self.logic.reflexive:
             for x in self.worlds:
                 if self.own_boxes[x] and not self.has_successor(x):
-                    self.create_world(x, S_SERIAL, -1, -1)
+                    if self.tree_mode:
+                        self.solve_child(x, S_SERIAL, -1, -1)
+                    else:
+                        self.create_world(x, S_SERIAL, -1, -1)
                     return True
         return False
 
     def has_successor(self, x: int) -> bool:
+        if self.tree_mode:
+            return bool(self.models)
         if self.cluster:
             return len(self.worlds) > 1
         return bool(self.children[x])
@@ -487,6 +611,8 @@ class _Branch:
             if choice is not None:
                 return choice
             if not self.next_diamond():
+                if self.tree_mode:
+                    raise _Open(self.world_model())
                 raise _Open(self.countermodel())
 
     # -- the recursive search and proof assembly ---------------------------------------
@@ -495,9 +621,9 @@ class _Branch:
         start = len(self.steps)
         choice = self.run()
         if choice is None:
-            clash = self.clash
-            assert clash is not None
-            return self.wrap(start, clash, set(clash[1:]))
+            assert self.clash is not None
+            proof, deps = self.clash
+            return self.wrap(start, proof, deps)
         x, fid, e = choice
         m = self.mark()
         self.tick()
@@ -533,6 +659,11 @@ class _Branch:
         return proof, deps
 
     # -- countermodels -----------------------------------------------------------------
+
+    def world_model(self) -> _World:
+        fs = self.fs
+        atoms = tuple(sorted(fs.name[f] for f in self.ents[self.root] if fs.kind[f] == ATOM))
+        return _World(atoms, list(self.models))
 
     def countermodel(self) -> Countermodel:
         worlds = list(self.worlds)
@@ -602,7 +733,12 @@ def _emit(proof: tuple[Any, ...]) -> cert.Tableau:
 def _emit_from(node: tuple[Any, ...], pos: dict[int, int], ne: int, nr: int, nl: int) -> Any:
     """Number the items along one path; recursion only at disjunctions."""
     chain: list[tuple[int, tuple[int, ...]]] = []
-    while node[0] == P_STEP:
+    while node[0] == P_STEP or node[0] == P_ALIAS:
+        if node[0] == P_ALIAS:
+            for old, new in node[1]:
+                pos[old] = pos[new]
+            node = node[2]
+            continue
         kind, premises, produced = node[1]
         args = tuple(pos[p] for p in premises)
         if kind == S_AND:
@@ -694,18 +830,42 @@ def search(
 def _search(goal: Formula, logic: Logic, deadline: float | None, budget: int | None) -> Result:
     fs = _Formulas()
     root = fs.intern(nneg(goal))
-    branch = _Branch(fs, logic, deadline, budget)
-    branch.worlds.append(ROOT_LABEL)
-    branch.ents[ROOT_LABEL] = {}
-    branch.children[ROOT_LABEL] = []
-    branch.own_boxes[ROOT_LABEL] = []
-    branch.add(ROOT_LABEL, root, ROOT_ENTRY)
+    shared = _Shared(fs, logic, deadline, budget)
     try:
+        branch = _Branch(shared, ROOT_LABEL, {root: ROOT_ENTRY})
         proof, _ = branch.expand()
     except _Limit as limit:
         return Unknown(limit.reason, limit.detail)
     except _Open as found:
-        if not confirm(found.model, goal, logic):
-            raise SearchBug(f"{logic.name}: countermodel not confirmed: {found.model}") from None
-        return Refutation(found.model)
+        model = found.model
+        if isinstance(model, _World):
+            model = _tree_countermodel(model, logic)
+        if not confirm(model, goal, logic):
+            raise SearchBug(f"{logic.name}: countermodel not confirmed: {model}") from None
+        return Refutation(model)
     return Proof(_emit(proof))
+
+
+def _tree_countermodel(root: _World, logic: Logic) -> Countermodel:
+    """Name the worlds of a K/T/D model DAG; add the frame's reflexive or serial loops."""
+    names: dict[int, str] = {}
+    order: list[_World] = []
+    todo = [root]
+    while todo:
+        w = todo.pop()
+        if id(w) in names:
+            continue
+        names[id(w)] = f"w{len(order)}"
+        order.append(w)
+        todo.extend(reversed(w.succ))
+    relation: set[tuple[str, str]] = set()
+    for w in order:
+        relation.update((names[id(w)], names[id(v)]) for v in w.succ)
+        if logic.reflexive or (logic.serial and not w.succ):
+            relation.add((names[id(w)], names[id(w)]))
+    return Countermodel(
+        tuple(names[id(w)] for w in order),
+        tuple(sorted(relation)),
+        {names[id(w)]: w.atoms for w in order},
+        names[id(root)],
+    )

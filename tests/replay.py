@@ -19,11 +19,14 @@ class ReplayError(AssertionError):
 
 def replay(tree: c.Tableau, goal: Formula, logic: Logic) -> None:
     """Raise ReplayError unless `tree` closes the tableau for `nneg(goal)` in `logic`."""
-    todo: list[tuple[c.Tableau, list[tuple[int, Formula]], list[tuple[int, int]], int]] = [
-        (tree, [(0, nneg(goal))], [], 1)
-    ]
+    ents: list[tuple[int, Formula]] = []
+    rels: list[tuple[int, int]] = []
+    # (subtree, entry to add first, branch lengths to return to, next fresh label)
+    todo = [(tree, (0, nneg(goal)), 0, 0, 1)]
     while todo:
-        node, ents, rels, nxt = todo.pop()
+        node, first, n_ents, n_rels, nxt = todo.pop()
+        del ents[n_ents:], rels[n_rels:]
+        ents.append(first)
         while True:
             match node:
                 case c.Close(i, j):
@@ -37,53 +40,53 @@ def replay(tree: c.Tableau, goal: Formula, logic: Logic) -> None:
                 case c.AndRule(i, then):
                     w, f = _entry(ents, i)
                     _need(isinstance(f, And), "AndRule on a non-conjunction")
-                    ents = [*ents, (w, f.left), (w, f.right)]
+                    ents += [(w, f.left), (w, f.right)]
                     node = then
                 case c.OrRule(i, left, right):
                     w, f = _entry(ents, i)
                     _need(isinstance(f, Or), "OrRule on a non-disjunction")
-                    todo.append((right, [*ents, (w, f.right)], rels, nxt))
-                    ents = [*ents, (w, f.left)]
+                    todo.append((right, (w, f.right), len(ents), len(rels), nxt))
+                    ents.append((w, f.left))
                     node = left
                 case c.BoxRule(i, k, then):
                     w, f = _entry(ents, i)
                     _need(isinstance(f, Box), "BoxRule on a non-box")
                     u, v = _rel(rels, k)
                     _need(u == w, "BoxRule relation does not start at the box's world")
-                    ents = [*ents, (v, f.arg)]
+                    ents.append((v, f.arg))
                     node = then
                 case c.DiaRule(i, then):
                     w, f = _entry(ents, i)
                     _need(isinstance(f, Dia), "DiaRule on a non-diamond")
-                    rels = [*rels, (w, nxt)]
-                    ents = [*ents, (nxt, f.arg)]
+                    rels.append((w, nxt))
+                    ents.append((nxt, f.arg))
                     nxt += 1
                     node = then
                 case c.Refl(w, then):
                     _need(logic.reflexive, f"Refl in {logic.name}")
-                    rels = [*rels, (w, w)]
+                    rels.append((w, w))
                     node = then
                 case c.Serial(w, then):
                     _need(logic.serial, f"Serial in {logic.name}")
-                    rels = [*rels, (w, nxt)]
+                    rels.append((w, nxt))
                     nxt += 1
                     node = then
                 case c.Sym(k, then):
                     _need(logic.symmetric, f"Sym in {logic.name}")
                     u, v = _rel(rels, k)
-                    rels = [*rels, (v, u)]
+                    rels.append((v, u))
                     node = then
                 case c.Trans(k1, k2, then):
                     _need(logic.transitive, f"Trans in {logic.name}")
                     (a, b), (b2, d) = _rel(rels, k1), _rel(rels, k2)
                     _need(b == b2, "Trans relations do not chain")
-                    rels = [*rels, (a, d)]
+                    rels.append((a, d))
                     node = then
                 case c.Eucl(k1, k2, then):
                     _need(logic.euclidean, f"Eucl in {logic.name}")
                     (a, b), (a2, d) = _rel(rels, k1), _rel(rels, k2)
                     _need(a == a2, "Eucl relations do not share a source")
-                    rels = [*rels, (b, d)]
+                    rels.append((b, d))
                     node = then
                 case _:
                     raise ReplayError(f"not a tableau node: {node!r}")
