@@ -176,6 +176,13 @@ ConfirmCountermodel = Callable[[dict[str, Any], Formula, str], bool]
 RelabelCertificate = Callable[[str, Formula, str], "str | None"]
 
 
+PER_REQUEST_FIELDS = frozenset({"id", "latency_ms", "cache_hit", "timings_ms"})
+
+
+def _storable(answer: dict[str, Any]) -> bool:
+    return bool(answer.get("verified")) and answer.get("verdict") in {"proved", "refuted"}
+
+
 class ProofCache:
     """Thread-safe TTL + LRU store of verified answers; see the module docstring for hits."""
 
@@ -192,13 +199,34 @@ class ProofCache:
         self._store: TTLCache | None = (
             TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer) if maxsize > 0 else None
         )
+        # Answers exactly as served, keyed by the goal's text: a repeat of the same text is
+        # the same formula, so it needs no parse, canonical form or renaming.
+        self._exact: TTLCache | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl_s, timer=timer) if maxsize > 0 else None
+        )
         self._lock = threading.Lock()
         self._confirm = confirm_countermodel
         self._relabel = relabel_certificate
 
     def __len__(self) -> int:
         with self._lock:
-            return 0 if self._store is None else len(self._store)
+            return 0 if self._store is None else len(self._store)  # distinct canonical forms
+
+    def get_exact(self, kernel_hash: str, logic: str, goal: str) -> dict[str, Any] | None:
+        """The answer served before for this very goal text (a shallow copy), or None."""
+        if self._exact is None:
+            return None
+        with self._lock:
+            answer = self._exact.get((kernel_hash, logic, goal))
+        return dict(answer) if answer is not None else None
+
+    def put_exact(self, kernel_hash: str, logic: str, goal: str, answer: dict[str, Any]) -> None:
+        """Remember a verified answer as served for `goal`; per-request fields are dropped."""
+        if self._exact is None or not _storable(answer):
+            return
+        kept = {k: v for k, v in answer.items() if k not in PER_REQUEST_FIELDS}
+        with self._lock:
+            self._exact[(kernel_hash, logic, goal)] = copy.deepcopy(kept)
 
     def get(self, kernel_hash: str, logic: str, formula: Formula) -> dict[str, Any] | None:
         """An answer for `formula` (atoms named as the user named them), or None."""
@@ -215,13 +243,12 @@ class ProofCache:
 
     def put(self, kernel_hash: str, logic: str, formula: Formula, answer: dict[str, Any]) -> None:
         """Store a verified proved/refuted answer; anything else is ignored."""
-        if self._store is None or not answer.get("verified"):
-            return
-        if answer.get("verdict") not in {"proved", "refuted"}:
+        if self._store is None or not _storable(answer):
             return
         canon = canonical(formula)
         key = (kernel_hash, logic, canon.text)
-        variant = _Variant(formula, to_ascii(formula), canon.atoms, copy.deepcopy(answer))
+        kept = {k: v for k, v in answer.items() if k not in PER_REQUEST_FIELDS}
+        variant = _Variant(formula, to_ascii(formula), canon.atoms, copy.deepcopy(kept))
         with self._lock:
             old = tuple(v for v in self._store.get(key, ()) if v.text != variant.text)
             self._store[key] = (variant, *old)[:MAX_VARIANTS]

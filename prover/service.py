@@ -217,20 +217,22 @@ class ProverService:
         """
         prover = self._require_serving()
         started = time.perf_counter()
-        formula = syntax.parse(goal)
-        logic_name = get_logic(logic).name
-        answer = self.cache.get(self.kernel_hash, logic_name, formula)
-        if answer is not None:
-            answer.update(
-                goal=goal,
-                normalized=syntax.to_ascii(formula),
-                latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                cache_hit=True,
-            )
-        else:
-            answer = prover.prove(goal, logic_name, timeout_ms)
-            self.cache.put(self.kernel_hash, logic_name, formula, answer)
-            answer["cache_hit"] = False
+        key = (self.kernel_hash, get_logic(logic).name)
+        answer = self.cache.get_exact(*key, goal)
+        if answer is None:
+            formula = syntax.parse(goal)
+            answer = self.cache.get(*key, formula)
+            if answer is not None:
+                answer.update(goal=goal, normalized=syntax.to_ascii(formula))
+                answer.pop("timings_ms", None)
+            else:
+                answer = prover.prove(goal, key[1], timeout_ms)
+                self.cache.put(*key, formula, answer)
+                answer["cache_hit"] = False
+            self.cache.put_exact(*key, goal, answer)
+        if "cache_hit" not in answer:
+            answer["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            answer["cache_hit"] = True
         answer["id"] = str(uuid.uuid4())
         self.metrics.observe_answer(answer)
         return answer

@@ -1,0 +1,345 @@
+"""Load benchmark: the real prover over HTTP, next to a bare Flask-on-waitress echo ceiling.
+
+    .venv/bin/python bench/load.py --clients 8 --duration 10
+
+Starts, each as its own process on a free loopback port: a bare Flask app on waitress that
+echoes JSON (the ceiling: what this machine, this HTTP stack and this client can do; measured
+before and after the prover rows, the higher counts), then one prover at a time: HMAC off
+and on, cache on and off. N client threads with keep-alive
+connections then drive each for D seconds, and the table shows P50/P95/P99, requests/s,
+errors and each row's throughput as a fraction of the ceiling:
+
+  cached          goals answered from the cache (warmed first)
+  uncached        the same small goals against a server with the cache off (PXL_CACHE_SIZE=0):
+                  every request is parsed, searched and its certificate checked by Coq
+  repeats         a workload with repeats: 36 goal shapes under random atom names
+  ... (HMAC)      the same, every request signed as the deployment guide's client does
+
+Afterwards it prints the servers' own verification ratio and cache hit rate (/metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pxl_prover.auth import sign_headers
+from pxl_prover.metrics import percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+HMAC_KEY = "bench-" + "0123456789abcdef" * 3
+
+# The deployment guide's kind of goal: small textbook modal and propositional facts.
+GUIDE_GOALS = [
+    "BOX(A -> A)",
+    "BOX(A -> B) -> (BOX A -> BOX B)",
+    "BOX A -> A",
+    "BOX A -> BOX BOX A",
+    "DIA A -> BOX DIA A",
+    "(A -> B) -> (~B -> ~A)",
+    "A | ~A",
+    "BOX(A & B) <-> (BOX A & BOX B)",
+    "DIA(A | B) -> (DIA A | DIA B)",
+    "BOX A -> DIA A",
+    "~DIA A <-> BOX ~A",
+    "(A & (A -> B)) -> B",
+]
+SHAPES = (
+    GUIDE_GOALS
+    + [
+        f"({a}) & ({b})"
+        for a, b in zip(GUIDE_GOALS, GUIDE_GOALS[1:] + GUIDE_GOALS[:1], strict=True)
+    ]
+    + [
+        f"({a}) -> ({b})"
+        for a, b in zip(GUIDE_GOALS, GUIDE_GOALS[2:] + GUIDE_GOALS[:2], strict=True)
+    ]
+)
+
+
+def renamed(goal: str, rng: random.Random) -> str:
+    names = rng.sample(["P", "Q", "R", "S", "T2", "U", "V", "W", "X", "Y"], 2)
+    return re.sub(r"\b[AB]\b", lambda m: names[m.group() == "B"], goal)
+
+
+# --- servers ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(port: int, path: str, timeout_s: float = 300) -> None:
+    """Wait for 200 on `path`; give up at once when the server says it failed to start."""
+    deadline = time.monotonic() + timeout_s
+    reason = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            if response.status == 200:
+                return
+            reason = json.loads(response.read())["error"]["message"]
+            if not reason.startswith(("starting", "not ready yet")):
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} is not ready: {reason}")
+
+
+def start_prover(
+    port: int, args: argparse.Namespace, *, hmac_on: bool, cache_size: str
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PXL_SERVER_HOST": "127.0.0.1",
+        "PXL_SERVER_PORT": str(port),
+        "PXL_POOL_SIZE": str(args.pool_size),
+        "PXL_THREADS": str(args.threads),
+        "PXL_CACHE_SIZE": cache_size,
+        "LOG_LEVEL": "WARNING",
+        "ENABLE_HMAC_AUTH": "true" if hmac_on else "false",
+        "HMAC_SECRET_KEY": HMAC_KEY,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pxl_prover", "serve"], env=env, stdout=subprocess.DEVNULL
+    )
+    wait_ready(port, "/ready")
+    return proc
+
+
+def start_echo(port: int, threads: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--echo-server", str(port), "--threads", str(threads)]
+    )
+    wait_ready(port, "/health")
+    return proc
+
+
+def echo_server(port: int, threads: int) -> None:
+    """The ceiling: Flask on waitress, parse the JSON body and send it back."""
+    from flask import Flask, jsonify, request
+    from waitress import serve
+
+    app = Flask("echo")
+
+    @app.post("/echo")
+    def echo():
+        return jsonify(request.get_json())
+
+    @app.get("/health")
+    def health():
+        return jsonify({"status": "ok"})
+
+    serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+
+# --- load ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: dict[int, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+
+def drive(
+    name: str,
+    port: int,
+    path: str,
+    next_body: Callable[[int], bytes],
+    clients: int,
+    duration_s: float,
+    secret: str | None = None,
+) -> Row:
+    """`clients` threads, each with its own keep-alive connection, for `duration_s`."""
+    row = Row(name)
+    lock = threading.Lock()
+    counter = iter(range(10**9))
+    start = time.perf_counter()
+    deadline = start + duration_s
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        mine: list[float] = []
+        errors: dict[int, int] = {}
+        while time.perf_counter() < deadline:
+            with lock:
+                i = next(counter)
+            body = next_body(i)
+            headers = {"Content-Type": "application/json"}
+            if secret:
+                headers.update(sign_headers(secret, body))
+            sent = time.perf_counter()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                status = 0
+            if status == 200:
+                mine.append((time.perf_counter() - sent) * 1000)
+            else:
+                errors[status] = errors.get(status, 0) + 1
+        conn.close()
+        with lock:
+            row.latencies_ms.extend(mine)
+            for status, count in errors.items():
+                row.errors[status] = row.errors.get(status, 0) + count
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    row.seconds = time.perf_counter() - start
+    return row
+
+
+def metrics(port: int) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics", headers={"Accept": "application/json"})
+    return json.loads(conn.getresponse().read())
+
+
+def prove_body(goal: str, logic: str = "S5") -> bytes:
+    return json.dumps({"goal": goal, "logic": logic}).encode()
+
+
+def run_cached_rows(port: int, args: argparse.Namespace, secret: str | None) -> list[Row]:
+    """Against a server with the cache on: warmed guide goals, then the repeats workload."""
+    suffix = " (HMAC)" if secret else ""
+    warm = [prove_body(g) for g in GUIDE_GOALS]
+    drive("warm-up", port, "/prove", lambda i: warm[i % len(warm)], 1, 2.0, secret)
+    cached = drive("cached" + suffix, port, "/prove", lambda i: warm[i % len(warm)],
+                   args.clients, args.duration, secret)  # fmt: skip
+    before = metrics(port)
+    rng = random.Random(7)
+    rng_lock = threading.Lock()
+
+    def repeat_body(i: int) -> bytes:
+        with rng_lock:
+            return prove_body(renamed(rng.choice(SHAPES), rng))
+
+    repeats = drive("repeats" + suffix, port, "/prove", repeat_body, args.clients, args.duration,
+                    secret)  # fmt: skip
+    after = metrics(port)
+    hits = after["logos_pxl_cache_hits_total"] - before["logos_pxl_cache_hits_total"]
+    misses = after["logos_pxl_cache_misses_total"] - before["logos_pxl_cache_misses_total"]
+    repeats.name += f" [hit rate {100 * hits / max(hits + misses, 1):.1f} %]"
+    return [cached, repeats]
+
+
+def run_uncached_row(port: int, args: argparse.Namespace, secret: str | None) -> Row:
+    """Against a server with the cache off: every guide goal goes through search and Coq."""
+    suffix = " (HMAC)" if secret else ""
+    goals = [prove_body(g) for g in GUIDE_GOALS]
+    drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], 1, 1.0, secret)
+    return drive("uncached" + suffix, port, "/prove", lambda i: goals[i % len(goals)],
+                 args.clients, args.duration, secret)  # fmt: skip
+
+
+def print_table(rows: list[Row], ceiling: Row, args: argparse.Namespace) -> None:
+    print(
+        f"\nclients={args.clients} duration={args.duration:g}s pool={args.pool_size} "
+        f"threads={args.threads} cpus={os.cpu_count()}"
+    )
+    header = f"{'row':<40} {'req/s':>8} {'P50 ms':>8} {'P95 ms':>8} {'P99 ms':>8} {'errors':>8} {'vs echo':>8}"  # noqa: E501
+    print(header)
+    print("-" * len(header))
+    for row in [ceiling, *rows]:
+        values = sorted(row.latencies_ms)
+        errors = sum(row.errors.values())
+        print(
+            f"{row.name:<40} {row.rate:>8.0f} {percentile(values, 50):>8.2f} "
+            f"{percentile(values, 95):>8.2f} {percentile(values, 99):>8.2f} {errors:>8} "
+            f"{row.rate / ceiling.rate:>8.0%}"
+        )
+        if row.errors:
+            print(f"{'':<40} errors by status: {row.errors}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per row")
+    parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=16, help="waitress threads")
+    parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.echo_server:
+        echo_server(args.echo_server, args.threads)
+        return 0
+
+    echo_port = free_port()
+    echo = start_echo(echo_port, args.threads)
+    echo_body = prove_body("BOX(A -> A)")
+
+    def measure_ceiling() -> Row:
+        drive("warm-up", echo_port, "/echo", lambda i: echo_body, args.clients, 1.0)
+        return drive("echo ceiling (bare Flask+waitress)", echo_port, "/echo",
+                     lambda i: echo_body, args.clients, args.duration)  # fmt: skip
+
+    rows: list[Row] = []
+    summaries = []
+    try:
+        ceilings = [measure_ceiling()]
+        for secret in (None, HMAC_KEY):
+            for cache_size in ("100000", "0"):
+                port = free_port()
+                proc = start_prover(port, args, hmac_on=secret is not None, cache_size=cache_size)
+                try:
+                    if cache_size == "0":
+                        rows.append(run_uncached_row(port, args, secret))
+                    else:
+                        rows += run_cached_rows(port, args, secret)
+                    label = f"HMAC {'on' if secret else 'off'}, cache {cache_size}"
+                    summaries.append((label, metrics(port)))
+                finally:
+                    proc.terminate()
+                    proc.wait(60)
+        ceilings.append(measure_ceiling())
+    finally:
+        echo.terminate()
+        echo.wait(60)
+    ceiling = max(ceilings, key=lambda row: row.rate)
+    print_table(rows, ceiling, args)
+    print(f"echo ceiling measured before and after: {', '.join(f'{r.rate:.0f}' for r in ceilings)}"
+          " req/s (the higher is the ceiling)")  # fmt: skip
+    for label, summary in summaries:
+        print(
+            f"{label}: verification ratio "
+            f"{summary['logos_pxl_verification_ratio_percent']:.2f} %, cache hit rate "
+            f"{summary['logos_pxl_cache_hit_rate_percent']:.1f} %, goals "
+            f"{summary['logos_pxl_goals_total']:.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
