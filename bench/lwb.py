@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from pxl_prover.engine import Prover
-from pxl_prover.kernel import build_kernel
-from pxl_prover.sessions import CoqSession, SessionError
+from pxl_prover.cli import local_prover
+from pxl_prover.pool import PoolError
 
 LWB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb"
 LOGIC_OF = {"k": "K", "kt": "T", "s4": "S4"}
@@ -38,11 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lwb", type=Path, default=LWB, help="folder of the LWB files")
     args = parser.parse_args(argv)
 
-    kernel = build_kernel()
-    session = CoqSession(kernel)
-    prover = Prover(session)
+    with local_prover() as prover:
+        return run(prover, args)
+
+
+def run(prover, args: argparse.Namespace) -> int:
     wrong: list[str] = []
-    print(f"LWB, {args.limit_s:g} s per formula including the Coq check; kernel {kernel.hash[:12]}")
+    print(
+        f"LWB, {args.limit_s:g} s per formula incl. the Coq check; kernel {prover.kernel_hash[:12]}"
+    )
     print(
         f"{'file':<16}{'score':>6}{'time of n (s)':>15}{'search (s)':>12}"
         f"{'check (s)':>11}  stopped by"
@@ -60,11 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                     answer = prover.prove(
                         goal, LOGIC_OF[folder], timeout_ms=int(args.limit_s * 1000)
                     )
-                except SessionError as exc:
-                    session.close()
-                    session = CoqSession(kernel)
-                    prover = Prover(session)
-                    stop = f"{n}: session {exc}"
+                except PoolError as exc:
+                    stop = f"{n}: {exc}"
                     break
                 elapsed = time.monotonic() - started
                 verdict = answer["verdict"]
@@ -88,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{path.stem:<16}{score:>6}{last:>15.2f}{search_s:>12.2f}{check_s:>11.2f}  {stop}",
                 flush=True,
             )
-    session.close()
     if wrong:
         print(f"\n!!! {len(wrong)} WRONG VERDICT(S):", *wrong, sep="\n!!! ")
         return 1

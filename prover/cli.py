@@ -164,6 +164,7 @@ def add_prove(subcommands: Subcommands) -> None:
 
 
 VERDICT_STATUS = {"proved": 0, "refuted": 1, "unknown": 3}
+LOCAL_WAIT_S = 120.0
 
 
 def run_prove(args: argparse.Namespace) -> int:
@@ -234,15 +235,22 @@ def prover_for(args: argparse.Namespace) -> Iterator[Any]:
 
 @contextlib.contextmanager
 def local_prover() -> Iterator[Any]:
-    """A prover on this machine: the kernel compiled (cached) and one Coq session."""
+    """A prover on this machine: the kernel compiled (cached) and one Coq session, kept in a
+    pool of one so that a session that dies or hangs is replaced for the next goal."""
     from pxl_prover.engine import Prover
+    from pxl_prover.pool import SessionPool
     from pxl_prover.sessions import CoqSession
 
-    session = CoqSession(kernel.build_kernel())
+    pool = SessionPool(
+        kernel.build_kernel(), 1, session_factory=CoqSession, acquire_timeout_s=LOCAL_WAIT_S
+    )
+    pool.start()
     try:
-        yield Prover(session)
+        if not pool.wait_until_alive(LOCAL_WAIT_S):
+            raise RuntimeError(f"no Coq session started: {pool.last_error}")
+        yield Prover(pool)
     finally:
-        session.close()
+        pool.close()
 
 
 def describe_answer(answer: dict[str, Any], *, show_certificate: bool = False) -> str:

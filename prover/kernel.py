@@ -7,7 +7,9 @@ it is defined here once and both sides call `kernel_hash`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +54,11 @@ def kernel_hash(kernel_dir: str | os.PathLike[str]) -> str:
 # `Print Assumptions` names anything else is rejected.
 DECLARED_AXIOMS: frozenset[str] = frozenset({"Classical_Prop.classic"})
 
+# The lemmas certificates apply, one per logic, and the file in a build folder where Coq's
+# `Print Assumptions` of each is recorded when the kernel is compiled.
+CERTIFICATE_LEMMAS = tuple(f"tableau_{name}" for name in ("K", "T", "D", "B", "S4", "S5", "KD45"))
+ASSUMPTIONS_FILE = "assumptions.json"
+
 # The kernel's logical name and the module certificates import.
 LOGICAL_NAME = "PXL"
 CERTIFICATE_MODULE = "Tableau"
@@ -63,11 +70,21 @@ class KernelBuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class CompiledKernel:
-    """A kernel compiled into a writable cache folder, ready for coqtop to load."""
+    """A kernel compiled into a cache folder, ready for coqtop to load."""
 
     source_dir: Path
     build_dir: Path
     hash: str
+
+    @property
+    def assumptions(self) -> dict[str, tuple[str, ...]]:
+        """What Coq's `Print Assumptions` said of each certificate lemma at build time
+        (empty for a build made before this was recorded: sessions then ask Coq)."""
+        try:
+            recorded = json.loads((self.build_dir / ASSUMPTIONS_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {lemma: tuple(axioms) for lemma, axioms in recorded.items()}
 
     @property
     def load_args(self) -> list[str]:
@@ -86,6 +103,47 @@ def default_cache_root() -> Path:
     if configured:
         return Path(configured)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pxl"
+
+
+def parse_assumptions(output: str) -> tuple[str, ...]:
+    """Names listed by `Print Assumptions` (empty when closed under the global context)."""
+    if "Closed under the global context" in output:
+        return ()
+    names: list[str] = []
+    for line in output.splitlines():
+        match = re.match(r"^([A-Za-z_][\w.']*) :", line)
+        if match:
+            names.append(match.group(1))
+    return tuple(names)
+
+
+def _record_assumptions(build_dir: Path) -> None:
+    """Ask Coq once what each certificate lemma rests on, and keep the answer with the build.
+
+    `Print Assumptions` walks every opaque proof a lemma depends on (a second or so);
+    doing it here spares every session start and every `pxl prove` that cost."""
+    script = f"From {LOGICAL_NAME} Require Import {CERTIFICATE_MODULE}.\n" + "".join(
+        f"Print Assumptions {lemma}.\nCheck I.\n" for lemma in CERTIFICATE_LEMMAS
+    )
+    done = subprocess.run(
+        ["coqtop", "-quiet", "-Q", str(build_dir), LOGICAL_NAME],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    chunks = re.split(r"I\s*:\s*True", done.stdout)
+    if done.returncode != 0 or len(chunks) != len(CERTIFICATE_LEMMAS) + 1 or "Error" in done.stdout:
+        raise KernelBuildError(
+            "the kernel lacks a certificate lemma (tableau_K ... tableau_KD45):\n"
+            + (done.stdout + done.stderr).strip()[-2000:]
+        )
+    recorded = {
+        lemma: list(parse_assumptions(chunk))
+        for lemma, chunk in zip(CERTIFICATE_LEMMAS, chunks[:-1], strict=True)
+    }
+    (build_dir / ASSUMPTIONS_FILE).write_text(json.dumps(recorded, indent=2) + "\n")
 
 
 def prebuilt_roots() -> list[Path]:
@@ -179,6 +237,7 @@ def build_kernel(
                 raise KernelBuildError(
                     f"coqc failed on {name}:\n{(done.stdout + done.stderr).strip()}"
                 )
+        _record_assumptions(scratch)
         (scratch / ".complete").write_text(digest + "\n")
         try:
             scratch.rename(target)

@@ -27,7 +27,13 @@ import pexpect
 from pexpect.fdpexpect import fdspawn
 
 from . import certificate
-from .kernel import CERTIFICATE_MODULE, DECLARED_AXIOMS, LOGICAL_NAME, CompiledKernel
+from .kernel import (
+    CERTIFICATE_MODULE,
+    DECLARED_AXIOMS,
+    LOGICAL_NAME,
+    CompiledKernel,
+    parse_assumptions,
+)
 
 # (kernel hash, lemma) -> the axioms Coq reports for the lemma; shared by all sessions.
 _ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -57,18 +63,6 @@ class CheckResult:
     assumptions: tuple[str, ...]
     message: str
     elapsed_ms: float
-
-
-def parse_assumptions(output: str) -> tuple[str, ...]:
-    """Names listed by `Print Assumptions` (empty when closed under the global context)."""
-    if "Closed under the global context" in output:
-        return ()
-    names: list[str] = []
-    for line in output.splitlines():
-        match = re.match(r"^([A-Za-z_][\w.']*) :", line)
-        if match:
-            names.append(match.group(1))
-    return tuple(names)
 
 
 def _limit_memory(limit_mb: int | None):
@@ -166,6 +160,8 @@ class CoqSession:
 
     def _lemma_assumptions(self, lemma: str, deadline: float) -> tuple[str, ...]:
         key = (self.kernel_hash, lemma)
+        if lemma in self.kernel.assumptions:
+            return self.kernel.assumptions[lemma]
         if key not in _ASSUMPTIONS:
             output, _ = self._run(f"Print Assumptions {lemma}.", deadline - time.monotonic())
             if "Error" in output:

@@ -15,8 +15,8 @@ from pxl_prover.kernel import (
     build_kernel,
     kernel_files,
     kernel_hash,
+    parse_assumptions,
 )
-from pxl_prover.sessions import parse_assumptions
 
 MAIN_THEOREMS = (
     "Hilbert.hil_sound_S5",
