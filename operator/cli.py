@@ -35,7 +35,11 @@ def _load_documents(paths: Sequence[str]) -> list[dict[str, Any]]:
                     loaded = list(yaml.safe_load_all(handle))
         except (OSError, yaml.YAMLError) as exc:
             raise RenderError(f"{path}: {exc}") from exc
-        docs.extend(doc for doc in loaded if isinstance(doc, dict))
+        for doc in loaded:
+            if isinstance(doc, dict) and doc.get("kind") == "List":  # `kubectl get -o yaml`
+                docs.extend(item for item in doc.get("items") or [] if isinstance(item, dict))
+            elif isinstance(doc, dict):
+                docs.append(doc)
     return docs
 
 

@@ -146,7 +146,7 @@ class Reconciler:
             return
 
         memory = Memory.from_status(owner.get("status") or {})
-        template = manifests.pod_template(name, spec, target)
+        (template,) = [c["spec"]["template"] for c in desired if c["kind"] == "Deployment"]
         if manifests.generates_hmac_secret(spec):
             self._ensure_generated_secret(owner, spec)
         rejected = is_rejected(template, memory) and memory.last_good_template is not None

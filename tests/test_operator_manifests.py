@@ -357,6 +357,27 @@ def test_render_without_the_configmap_says_so_and_falls_back_to_the_pin(
     )
 
 
+def test_render_reads_what_kubectl_get_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listed = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {**prover(kernel={"expectedHash": HASH}), "status": {"kernelHash": HASH}},
+            {**prover(replicas=3), "metadata": {"name": "other", "namespace": "team"}},
+        ],
+    }
+    assert cli.main(["render", "-f", write_docs(tmp_path / "list.yaml", listed)]) == 0
+    docs = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    assert [(d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments] == [
+        ("default", "demo"),
+        ("team", "other"),
+    ]
+    assert deployments[1]["spec"]["replicas"] == 3
+
+
 def test_render_never_prints_a_key_unless_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
