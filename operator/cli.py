@@ -116,7 +116,9 @@ def _run(args: argparse.Namespace) -> int:
         clusterwide=not args.namespace,
         namespaces=args.namespace or (),
         liveness_endpoint=args.liveness or None,
-        memo=kopf.Memo(resync_interval=args.resync_interval),
+        memo=kopf.Memo(
+            **({"resync_interval": args.resync_interval} if args.resync_interval else {})
+        ),
     )
     return 0
 
@@ -152,9 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--resync-interval",
         type=float,
-        default=300.0,
         metavar="SECONDS",
-        help="reconcile every PXLProver this often, events or not (default 300)",
+        help="reconcile every PXLProver this often, events or not (default: 5 minutes)",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("--debug", action="store_true")
