@@ -140,6 +140,24 @@ def _answer_or_error(service: ProverService, goal: str, logic: str | None, timeo
     return {"ok": False, "goal": goal, "error": error}
 
 
+def _run_batch(
+    service: ProverService, items: list[tuple[str, str | None]], timeout_ms: int, budget_ms: int
+) -> list[dict]:
+    """Answer items in order; each gets its own timeout, the whole batch at most `budget_ms`,
+    so one request can never hold a worker thread for goals x timeout."""
+    deadline = time.monotonic() + budget_ms / 1000
+    results = []
+    for goal, logic in items:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms < 1:
+            message = f"the batch's time budget ({budget_ms} ms, PXL_MAX_TIMEOUT_MS) ran out"
+            results.append({"ok": False, "goal": goal,
+                            "error": {"code": "batch_timeout", "message": message}})  # fmt: skip
+            continue
+        results.append(_answer_or_error(service, goal, logic, min(timeout_ms, left_ms)))
+    return results
+
+
 # --- the app ----------------------------------------------------------------------------
 
 
@@ -264,7 +282,7 @@ def create_app(service: ProverService) -> Flask:
                               _optional_str(item, "logic") or logic))  # fmt: skip
             else:
                 items.append((_goal(item, f"goals[{i}]"), logic))
-        results = [_answer_or_error(service, goal, lg, timeout) for goal, lg in items]
+        results = _run_batch(service, items, timeout, config.max_timeout_ms)
         return jsonify(
             {
                 "results": results,

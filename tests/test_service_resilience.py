@@ -246,3 +246,19 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path):
             proc.kill()
         output = proc.communicate()[0]
     assert "PXL prover" in output and f":{port}" in output
+
+
+def test_a_batch_cannot_outlive_its_time_budget():
+    running = RunningServer(pool_size="1", default_timeout_ms="200", max_timeout_ms="300")
+    try:
+        goals = [pigeonhole(7), pigeonhole(6), pigeonhole(5), "p -> p"]
+        started = time.monotonic()
+        response = running.post("/prove/batch", {"goals": goals})
+        elapsed = time.monotonic() - started
+        assert_matches_openapi("POST", "/prove/batch", response)
+        results = response.json()["results"]
+        assert results[0]["verdict"] == "unknown" and results[0]["limits"]["reason"] == "time"
+        assert any(r.get("error", {}).get("code") == "batch_timeout" for r in results[2:])
+        assert elapsed < 5
+    finally:
+        running.stop()

@@ -1,0 +1,106 @@
+"""Server configuration (DESIGN §5): environment defaults, flags over environment, and
+start-up refused with a message naming the variable for any invalid value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pxl_prover.config import ConfigError, load_config
+from pxl_prover.server import parse_args
+
+
+def test_defaults_are_the_design_defaults():
+    config = load_config(env={})
+    assert (config.port, config.pool_size, config.cache_ttl_s, config.cache_size) == (
+        8088, 5, 300.0, 1000,
+    )  # fmt: skip
+    assert config.log_level == "INFO" and config.max_request_size == 1_048_576
+    assert config.connection_timeout_s == 60.0 and config.enable_hmac_auth is False
+    assert config.expected_kernel_hash is None
+
+
+def test_environment_is_read(tmp_path):
+    env = {
+        "PXL_SERVER_PORT": "9001",
+        "PXL_POOL_SIZE": "3",
+        "PXL_CACHE_TTL": "2.5",
+        "PXL_CACHE_SIZE": "0",
+        "LOG_LEVEL": "debug",
+        "MAX_REQUEST_SIZE": "4096",
+        "CONNECTION_TIMEOUT": "5",
+        "PXL_EXPECTED_KERNEL_HASH": "AB" * 32,
+        "PXL_KERNEL_DIR": str(tmp_path),
+        "ENABLE_HMAC_AUTH": "TRUE",
+        "HMAC_SECRET_KEY": "s" * 32,
+    }
+    config = load_config(env=env)
+    assert (config.port, config.pool_size, config.cache_ttl_s, config.cache_size) == (
+        9001, 3, 2.5, 0,
+    )  # fmt: skip
+    assert config.log_level == "DEBUG" and config.max_request_size == 4096
+    assert config.expected_kernel_hash == "ab" * 32 and config.kernel_dir == tmp_path
+    assert config.enable_hmac_auth and config.hmac_keys() == [b"s" * 32]
+
+
+def test_flags_override_the_environment():
+    args = parse_args(["serve", "--port", "9100", "--pool-size", "2", "--debug"])
+    overrides = {k: v for k, v in vars(args).items() if k != "command"}
+    config = load_config(env={"PXL_SERVER_PORT": "9001", "PXL_POOL_SIZE": "7"}, overrides=overrides)
+    assert config.port == 9100 and config.pool_size == 2
+    assert config.debug and config.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"PXL_SERVER_PORT": "eighty"}, "PXL_SERVER_PORT"),
+        ({"PXL_SERVER_PORT": "70000"}, "PXL_SERVER_PORT"),
+        ({"PXL_POOL_SIZE": "0"}, "PXL_POOL_SIZE"),
+        ({"PXL_CACHE_TTL": "-1"}, "PXL_CACHE_TTL"),
+        ({"PXL_CACHE_TTL": "nan"}, "PXL_CACHE_TTL"),
+        ({"PXL_CACHE_SIZE": "lots"}, "PXL_CACHE_SIZE"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"MAX_REQUEST_SIZE": "1e6"}, "MAX_REQUEST_SIZE"),
+        ({"CONNECTION_TIMEOUT": "0"}, "CONNECTION_TIMEOUT"),
+        ({"ENABLE_HMAC_AUTH": "maybe"}, "ENABLE_HMAC_AUTH"),
+        ({"PXL_EXPECTED_KERNEL_HASH": "abc"}, "PXL_EXPECTED_KERNEL_HASH"),
+        ({"PXL_KERNEL_DIR": "/no/such/folder"}, "PXL_KERNEL_DIR"),
+    ],
+)
+def test_invalid_values_name_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load_config(env=env)
+
+
+def test_an_invalid_flag_names_the_flag_and_the_variable():
+    with pytest.raises(ConfigError, match=r"--port \(overrides PXL_SERVER_PORT\)"):
+        load_config(env={}, overrides={"port": "x"})
+
+
+def test_serve_refuses_to_start_and_says_why():
+    env = {**os.environ, "PXL_POOL_SIZE": "none", "HMAC_SECRET_KEY": "topsecret-value"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pxl_prover", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "PXL_POOL_SIZE" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_refuses_hmac_without_key_and_never_prints_a_secret():
+    env = {**os.environ, "ENABLE_HMAC_AUTH": "true", "HMAC_SECRET_KEY": "short-topsecret"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pxl_prover", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "HMAC_SECRET_KEY" in done.stderr
+    assert "topsecret" not in done.stderr + done.stdout
