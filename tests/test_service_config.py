@@ -80,27 +80,23 @@ def test_an_invalid_flag_names_the_flag_and_the_variable():
         load_config(env={}, overrides={"port": "x"})
 
 
-def test_serve_refuses_to_start_and_says_why():
-    env = {**os.environ, "PXL_POOL_SIZE": "none", "HMAC_SECRET_KEY": "topsecret-value"}
-    done = subprocess.run(
+def run_serve(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "pxl_prover", "serve"],
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_serve_refuses_to_start_and_says_why():
+    done = run_serve(PXL_POOL_SIZE="none", HMAC_SECRET_KEY="topsecret-value")
     assert done.returncode == 2
     assert "PXL_POOL_SIZE" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_serve_refuses_hmac_without_key_and_never_prints_a_secret():
-    env = {**os.environ, "ENABLE_HMAC_AUTH": "true", "HMAC_SECRET_KEY": "short-topsecret"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pxl_prover", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_serve(ENABLE_HMAC_AUTH="true", HMAC_SECRET_KEY="short-topsecret")
     assert done.returncode == 2 and "HMAC_SECRET_KEY" in done.stderr
     assert "topsecret" not in done.stderr + done.stdout
