@@ -27,7 +27,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pxl_prover import certificate as cert
@@ -156,22 +156,31 @@ class _Limit(Exception):
 
 @dataclass(eq=False, slots=True)
 class _World:
-    """A satisfiable world set's model in K, T, D: its true atoms and its successors.
-    Models of equal sets are shared, so these form a DAG."""
+    """A world of a tree-mode model: its true atoms and its successors. Models of equal
+    sets are shared and S4 loops point back at ancestors, so these form a graph."""
 
-    atoms: tuple[str, ...]
-    succ: list[_World]
+    atoms: tuple[str, ...] = ()
+    succ: list[_World] = field(default_factory=list)
 
 
 class _Open(Exception):
-    """Raised from deep inside the recursion when a branch saturates open."""
+    """Raised from deep inside the recursion when a branch saturates open. In tree mode
+    `external` names the ancestors' worlds the model loops back to (S4)."""
 
-    def __init__(self, model: Countermodel | _World) -> None:
+    def __init__(self, model: Countermodel | _World, external: frozenset[_World]) -> None:
         super().__init__("open branch")
         self.model = model
+        self.external = external
 
 
 Core = frozenset[int]
+_Handles = dict[int, tuple[int, int]]  # box fid -> (entry of the box, relation to here)
+
+
+def _handle_key(fid: int) -> int:
+    """Sets and cores write an inherited box (a handle) as a negative number, so that it
+    is never confused with an entry of the same formula: their proofs differ."""
+    return -1 - fid
 
 
 class _Shared:
@@ -187,10 +196,11 @@ class _Shared:
         self.node_budget = node_budget
         self.nodes = 0
         self.next_item = 2  # 0 = root label, 1 = root entry
-        # unsatisfiable cores -> (proof, {fid: entry it closes on}, label, uses the label)
-        self.unsat: dict[Core, tuple[tuple[Any, ...], dict[int, int], int, bool]] = {}
+        # unsatisfiable cores -> (proof, the entries and box handles it closes on,
+        # the label it was found at, whether the proof uses that label)
+        self.unsat: dict[Core, tuple[tuple[Any, ...], dict[int, int], _Handles, int, bool]] = {}
         self.unsat_index: dict[int, list[Core]] = {}
-        self.sat: dict[Core, _World] = {}
+        self.sat: dict[Core, tuple[_World, frozenset[_World]]] = {}
 
     def fresh(self) -> int:
         self.next_item += 1
@@ -212,11 +222,16 @@ class _Shared:
         return None
 
     def remember(
-        self, proof: tuple[Any, ...], used: dict[int, int], label: int, uses: bool
+        self,
+        proof: tuple[Any, ...],
+        used: dict[int, int],
+        handles: _Handles,
+        label: int,
+        uses_label: bool,
     ) -> Core:
-        core = frozenset(used)
+        core = frozenset(used) | frozenset(_handle_key(fid) for fid in handles)
         if core not in self.unsat:
-            self.unsat[core] = (proof, used, label, uses)
+            self.unsat[core] = (proof, used, handles, label, uses_label)
             self.unsat_index.setdefault(next(iter(core)), []).append(core)
         return core
 
@@ -224,12 +239,21 @@ class _Shared:
 class _Branch:
     """The mutable branch, undone along a trail when the search backtracks.
 
-    In K, T and D (`tree_mode`) a branch holds one world: each successor is decided by
-    a branch of its own (`solve_alone`), because nothing there can affect its
-    predecessor; its verdict is cached by formula set. Otherwise the branch holds all
-    worlds, since boxes reach back (B, S5, KD45) or loops are checked (S4)."""
+    Tree mode (K, T, D, S4): the branch holds one world; each successor is decided by a
+    branch of its own (`solve_alone`), because nothing there changes its predecessor,
+    and the verdict is cached by formula set. In S4 the successor inherits the boxes as
+    handles (the box's entry and a relation reaching the new world, by Trans), and a
+    diamond already satisfied by an ancestor with the same boxes loops back to it.
+    Global mode (B, S5, KD45): the branch holds all worlds, since boxes reach back."""
 
-    def __init__(self, shared: _Shared, root: int, entries: dict[int, int]) -> None:
+    def __init__(
+        self,
+        shared: _Shared,
+        root: int,
+        entries: dict[int, int],
+        handles: _Handles | None = None,
+        history: tuple[_Branch, ...] = (),
+    ) -> None:
         self.shared = shared
         self.fs = shared.fs
         logic = self.logic = shared.logic
@@ -242,26 +266,27 @@ class _Branch:
         self.dias: list[tuple[int, int, int]] = []
         self.or_ptr = 0
         self.dia_ptr = 0
-        self.worlds: list[int] = []
+        self.worlds: list[int] = [root]
         self.parent: dict[int, int] = {}
-        self.children: dict[int, list[int]] = {}
-        self.ents: dict[int, dict[int, int]] = {}
-        self.own_boxes: dict[int, list[tuple[int, int]]] = {}
+        self.children: dict[int, list[int]] = {root: []}
+        self.ents: dict[int, dict[int, int]] = {root: {}}
+        # boxes holding at a world: (fid, entry, relation from the box's world or -1)
+        self.boxes: dict[int, list[tuple[int, int, int]]] = {root: []}
         self.rel: dict[tuple[int, int], int] = {}
-        self.blocked: list[tuple[int, int]] = []  # S4 loop edges, for the countermodel
         self.clash: tuple[Any, ...] | None = None
-        self.tree_mode = not (logic.symmetric or logic.euclidean or logic.transitive)
-        self.models: list[_World] = []  # tree mode: the successors found satisfiable
-        self.tree_boxes_reach_descendants = logic.transitive and not logic.euclidean
+        self.tree_mode = not (logic.symmetric or logic.euclidean)
+        self.inherit = self.tree_mode and logic.transitive  # S4
         self.cluster = logic.euclidean  # S5, KD45
         self.kd45 = logic.euclidean and not logic.reflexive
         self.root = root
-        self.worlds.append(root)
-        self.ents[root] = {}
-        self.children[root] = []
-        self.own_boxes[root] = []
+        self.history = history
+        self.me = _World()
+        self.models: list[tuple[_World, frozenset[_World]]] = []  # tree mode successors
         for fid, eid in entries.items():
             self.add(root, fid, eid)
+        for fid, (eb, rb) in (handles or {}).items():
+            self.boxes[root].append((fid, eb, rb))
+            self.apply_box(root, fid, eb, rb, root)
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -274,7 +299,6 @@ class _Branch:
             len(self.worlds),
             self.or_ptr,
             self.dia_ptr,
-            len(self.blocked),
             len(self.models),
         )
 
@@ -292,10 +316,13 @@ class _Branch:
         del self.worlds[m[4] :]
         self.or_ptr = m[5]
         self.dia_ptr = m[6]
-        del self.blocked[m[7] :]
-        del self.models[m[8] :]
+        del self.models[m[7] :]
         self.queue.clear()
         self.clash = None
+
+    def step(self, kind: int, premises: tuple[int, ...], produced: tuple[int, ...]) -> None:
+        self.steps.append((kind, premises, produced))
+        self.tick()
 
     # -- adding formulas ---------------------------------------------------------------
 
@@ -321,113 +348,6 @@ class _Branch:
         elif kind == DIA:
             self.dias.append((x, fid, eid))
 
-    def new_world(self, x: int, y: int, r: int) -> None:
-        """Register world `y`, reached from `x` by relation item `r`."""
-        self.worlds.append(y)
-        self.parent[y] = x
-        self.children[y] = []
-        self.ents[y] = {}
-        self.own_boxes[y] = []
-        self.children[x].append(y)
-        self.trail.append(self.children[x])
-        self.rel[(x, y)] = r
-        self.trail.append((self.rel, (x, y)))
-
-    def step(self, kind: int, premises: tuple[int, ...], produced: tuple[int, ...]) -> None:
-        self.steps.append((kind, premises, produced))
-        self.tick()
-
-    def reuse(self, core: frozenset[int], entries: dict[int, int], y: int) -> None:
-        """Close the branch with a cached proof, its free items bound to this world's."""
-        proof, old_entries, old_y, uses_label = self.shared.unsat[core]
-        bindings = [(old_entries[fid], entries[fid]) for fid in core]
-        deps = {new for _, new in bindings}
-        if uses_label:
-            bindings.append((old_y, y))
-            deps.add(y)
-        self.clash = ((P_ALIAS, tuple(bindings), proof), deps)
-
-    # -- the relation, per logic -------------------------------------------------------
-
-    def is_cluster(self, y: int) -> bool:
-        return not (self.kd45 and y == ROOT_LABEL)
-
-    def ancestors(self, y: int) -> list[int]:
-        out = []
-        while y in self.parent:
-            y = self.parent[y]
-            out.append(y)
-        return out
-
-    def successors(self, x: int) -> list[int]:
-        """Worlds a box at `x` reaches, in the closed tableau's relation."""
-        logic = self.logic
-        if self.tree_mode:
-            return [x] if logic.reflexive else []
-        if self.cluster:
-            return [y for y in self.worlds if self.is_cluster(y)]
-        if self.tree_boxes_reach_descendants:
-            out, todo = [x], [x]
-            while todo:
-                kids = self.children[todo.pop()]
-                out.extend(kids)
-                todo.extend(kids)
-            return out
-        out = list(self.children[x])
-        if logic.reflexive:
-            out.append(x)
-        if logic.symmetric and x in self.parent:
-            out.append(self.parent[x])
-        return out
-
-    def predecessors(self, y: int) -> list[int]:
-        """Worlds whose boxes reach a newly created world `y` (other than `y` itself)."""
-        if self.cluster:
-            return [x for x in self.worlds if x != y]
-        if self.tree_boxes_reach_descendants:
-            return self.ancestors(y)
-        return [self.parent[y]]
-
-    def derive(self, x: int, y: int) -> int:
-        """The relation item for (x, y), adding the frame steps that justify it."""
-        r = self.rel.get((x, y))
-        if r is not None:
-            return r
-        logic = self.logic
-        if x == y and logic.reflexive:
-            r = self.fresh()
-            self.step(S_REFL, (x,), (r,))
-        elif logic.symmetric and self.parent.get(x) == y and not self.cluster:
-            r0 = self.rel[(y, x)]
-            r = self.fresh()
-            self.step(S_SYM, (r0,), (r,))
-        elif logic.transitive and x in self.ancestors(y):
-            p = self.parent[y]
-            r1 = self.derive(x, p)
-            r = self.fresh()
-            self.step(S_TRANS, (r1, self.rel[(p, y)]), (r,))
-        elif logic.euclidean:
-            r1 = self.derive(ROOT_LABEL, x)
-            r2 = self.derive(ROOT_LABEL, y)
-            r = self.fresh()
-            self.step(S_EUCL, (r1, r2), (r,))
-        else:
-            raise AssertionError(f"no {logic.name} relation from {x} to {y}")
-        self.rel[(x, y)] = r
-        self.trail.append((self.rel, (x, y)))
-        return r
-
-    def apply_box(self, x: int, fid: int, e: int, y: int) -> None:
-        content = self.fs.a[fid]
-        if content in self.ents[y]:
-            return
-        r = self.derive(x, y)
-        e1 = self.fresh()
-        self.step(S_BOX, (e, r), (e1,))
-        self.add(y, content, e1)
-
-    # -- saturation --------------------------------------------------------------------
-
     def propagate(self) -> None:
         """Apply conjunction and box rules until none applies or the branch clashes."""
         fs, queue = self.fs, self.queue
@@ -443,20 +363,32 @@ class _Branch:
                 self.add(x, left, e1)
                 self.add(x, right, e2)
             else:
-                boxes = self.own_boxes[x]
-                boxes.append((fid, e))
+                boxes = self.boxes[x]
+                boxes.append((fid, e, -1))
                 self.trail.append(boxes)
                 for y in self.successors(x):
-                    self.apply_box(x, fid, e, y)
+                    self.apply_box(x, fid, e, -1, y)
                     if self.clash is not None:
                         break
         queue.clear()
+
+    def apply_box(self, x: int, fid: int, e: int, rb: int, y: int) -> None:
+        """Add the content of box `e` (at `x`, or reaching `x` by relation `rb`) at `y`."""
+        content = self.fs.a[fid]
+        if content in self.ents[y]:
+            return
+        r = rb if rb >= 0 else self.derive(x, y)
+        e1 = self.fresh()
+        self.step(S_BOX, (e, r), (e1,))
+        self.add(y, content, e1)
+
+    # -- disjunctions ------------------------------------------------------------------
 
     def contradicted(self, x: int, fid: int) -> bool:
         kind = self.fs.kind[fid]
         if kind == BOT:
             return True
-        return (kind in (ATOM, NATOM)) and self.fs.comp[fid] in self.ents[x]
+        return kind in (ATOM, NATOM) and self.fs.comp[fid] in self.ents[x]
 
     def pick_or(self) -> tuple[int, int, int] | None:
         fs, ors = self.fs, self.ors
@@ -480,30 +412,63 @@ class _Branch:
                 first = ors[i]
         return first
 
-    def box_set(self, x: int) -> frozenset[int]:
-        return frozenset(fid for w in (x, *self.ancestors(x)) for fid, _ in self.own_boxes[w])
+    # -- the relation in global mode (B, S5, KD45) --------------------------------------
 
-    def fulfilled(self, x: int, content: int) -> int | None:
-        """A world that already satisfies a diamond of `x` with this content, if any."""
+    def is_cluster(self, y: int) -> bool:
+        return not (self.kd45 and y == ROOT_LABEL)
+
+    def successors(self, x: int) -> list[int]:
+        """Worlds of this branch that a box at `x` reaches."""
         logic = self.logic
+        if self.tree_mode:
+            return [x] if logic.reflexive else []
         if self.cluster:
-            for y in self.worlds:
-                if self.is_cluster(y) and content in self.ents[y]:
-                    return y
-            return None
-        if self.tree_boxes_reach_descendants:
-            boxes = self.box_set(x)
-            u: int | None = x
-            while u is not None:
-                if self.box_set(u) != boxes:
-                    return None
-                if content in self.ents[u]:
-                    return u
-                u = self.parent.get(u)
-            return None
-        if logic.reflexive and content in self.ents[x]:
-            return x
-        return None
+            return [y for y in self.worlds if self.is_cluster(y)]
+        out = [*self.children[x], x]  # B: reflexive and symmetric
+        if x in self.parent:
+            out.append(self.parent[x])
+        return out
+
+    def predecessors(self, y: int) -> list[int]:
+        """Worlds whose boxes reach a newly created world `y` (other than `y` itself)."""
+        if self.cluster:
+            return [x for x in self.worlds if x != y]
+        return [self.parent[y]]
+
+    def derive(self, x: int, y: int) -> int:
+        """The relation item for (x, y), adding the frame steps that justify it."""
+        r = self.rel.get((x, y))
+        if r is not None:
+            return r
+        logic = self.logic
+        if x == y and logic.reflexive:
+            r = self.fresh()
+            self.step(S_REFL, (x,), (r,))
+        elif logic.symmetric and not self.cluster and self.parent.get(x) == y:
+            r0 = self.rel[(y, x)]
+            r = self.fresh()
+            self.step(S_SYM, (r0,), (r,))
+        elif self.cluster and x == ROOT_LABEL:
+            p = self.parent[y]
+            r1 = self.derive(x, p)
+            r = self.fresh()
+            self.step(S_TRANS, (r1, self.rel[(p, y)]), (r,))
+        elif self.cluster:
+            r1 = self.derive(ROOT_LABEL, x)
+            r2 = self.derive(ROOT_LABEL, y)
+            r = self.fresh()
+            self.step(S_EUCL, (r1, r2), (r,))
+        else:
+            raise AssertionError(f"no {logic.name} relation from {x} to {y}")
+        self.rel[(x, y)] = r
+        self.trail.append((self.rel, (x, y)))
+        return r
+
+    def fulfilled(self, x: int, content: int) -> bool:
+        """Global mode: is a diamond at `x` with this content already satisfied?"""
+        if self.cluster:
+            return any(self.is_cluster(y) and content in self.ents[y] for y in self.worlds)
+        return content in self.ents[x]  # B: reflexive
 
     def create_world(self, x: int, kind: int, e: int, content: int) -> None:
         y, r = self.fresh(), self.fresh()
@@ -512,61 +477,127 @@ class _Branch:
             self.step(S_DIA, (e,), (y, r, e1))
         else:
             self.step(S_SERIAL, (x,), (y, r))
-        self.new_world(x, y, r)
+        self.worlds.append(y)
+        self.parent[y] = x
+        self.children[y] = []
+        self.ents[y] = {}
+        self.boxes[y] = []
+        self.children[x].append(y)
+        self.trail.append(self.children[x])
+        self.rel[(x, y)] = r
+        self.trail.append((self.rel, (x, y)))
         if kind == S_DIA:
             self.add(y, content, e1)
         for w in self.predecessors(y):
-            for fid, eb in list(self.own_boxes[w]):
+            for fid, eb, _ in list(self.boxes[w]):
                 if self.clash is not None:
                     return
-                self.apply_box(w, fid, eb, y)
+                self.apply_box(w, fid, eb, -1, y)
 
-    def solve_child(self, x: int, kind: int, e: int, content: int) -> None:
-        """Tree mode: decide the successor's set on its own; record its model, or close
-        this branch with its (possibly cached) unsatisfiable core."""
-        fs, shared = self.fs, self.shared
-        initial = {fs.a[fid] for fid, _ in self.own_boxes[x]}
+    # -- successors in tree mode (K, T, D, S4) -----------------------------------------
+
+    def box_fids(self) -> frozenset[int]:
+        return frozenset(fid for fid, _, _ in self.boxes[self.root])
+
+    def loop_target(self, content: int) -> _Branch | None:
+        """A world on the path that already satisfies a diamond with this content: the
+        world itself (reflexive logics), or in S4 an ancestor with the same boxes."""
+        if not self.logic.reflexive:
+            return None
+        if content in self.ents[self.root]:
+            return self
+        if not self.inherit:
+            return None
+        boxes = self.box_fids()
+        if content in boxes:
+            return self
+        for u in reversed(self.history):
+            if u.box_fids() != boxes:
+                return None
+            if content in u.ents[u.root] or content in boxes:
+                return u
+        return None
+
+    def solve_child(self, kind: int, e: int, content: int) -> None:
+        """Decide a successor's set on its own; record its model, or close this branch
+        with its (possibly cached) unsatisfiable core."""
+        fs, shared, x = self.fs, self.shared, self.root
+        if self.inherit:
+            initial = {_handle_key(fid) for fid, _, _ in self.boxes[x]}
+        else:
+            initial = {fs.a[fid] for fid, _, _ in self.boxes[x]}
         if kind == S_DIA:
             initial.add(content)
         key = frozenset(initial)
-        model = shared.sat.get(key)
-        core = None if model is not None else shared.cached_core(initial)
-        if model is None and core is None:
+        found = shared.sat.get(key)
+        core = None if found is not None else shared.cached_core(initial)
+        if found is None and core is None:
             outcome = self.solve_alone(initial)
-            if isinstance(outcome, _World):
-                model = shared.sat[key] = outcome
+            if isinstance(outcome, tuple):
+                found = outcome
+                if not outcome[1]:
+                    shared.sat[key] = outcome
             else:
                 core = outcome
-        if model is not None:
-            self.models.append(model)
+        if found is not None:
+            self.models.append(found)
             return
         assert core is not None
         y, r = self.fresh(), self.fresh()
         entries: dict[int, int] = {}
+        handles: _Handles = {}
         if kind == S_DIA:
             entries[content] = self.fresh()
             self.step(S_DIA, (e,), (y, r, entries[content]))
         else:
             self.step(S_SERIAL, (x,), (y, r))
-        for fid, eb in self.own_boxes[x]:
-            sub = fs.a[fid]
-            if sub in core and sub not in entries:
-                entries[sub] = self.fresh()
-                self.step(S_BOX, (eb, r), (entries[sub],))
-        self.reuse(core, entries, y)
+        for fid, eb, rb in self.boxes[x]:
+            if self.inherit and _handle_key(fid) in core:
+                if rb < 0:
+                    handles[fid] = (eb, r)
+                else:
+                    r2 = self.fresh()
+                    self.step(S_TRANS, (rb, r), (r2,))
+                    handles[fid] = (eb, r2)
+            elif not self.inherit and fs.a[fid] in core and fs.a[fid] not in entries:
+                entries[fs.a[fid]] = self.fresh()
+                self.step(S_BOX, (eb, r), (entries[fs.a[fid]],))
+        self.reuse(core, entries, handles, y)
 
-    def solve_alone(self, initial: set[int]) -> _World | Core:
+    def solve_alone(self, initial: set[int]) -> tuple[_World, frozenset[_World]] | Core:
         shared = self.shared
         label = shared.fresh()
-        entries = {fid: shared.fresh() for fid in initial}
+        entries = {fid: shared.fresh() for fid in initial if fid >= 0}
+        handles = {-1 - k: (shared.fresh(), shared.fresh()) for k in initial if k < 0}
         try:
-            branch = _Branch(shared, label, entries)
-            proof, deps = branch.expand()
+            branch = _Branch(shared, label, entries, handles, (*self.history, self))
+            proof, deps = branch.expand(0)
         except _Open as found:
             assert isinstance(found.model, _World)
-            return found.model
+            return found.model, found.external
         used = {fid: eid for fid, eid in entries.items() if eid in deps}
-        return shared.remember(proof, used, label, label in deps)
+        used_handles = {f: (e, r) for f, (e, r) in handles.items() if e in deps or r in deps}
+        return shared.remember(proof, used, used_handles, label, label in deps)
+
+    def reuse(self, core: Core, entries: dict[int, int], handles: _Handles, y: int) -> None:
+        """Close the branch with a cached proof, its free items bound to this world's."""
+        proof, old_entries, old_handles, old_y, uses_label = self.shared.unsat[core]
+        bindings = [(old, entries[fid]) for fid, old in old_entries.items()]
+        for fid, (old_e, old_r) in old_handles.items():
+            new_e, new_r = handles[fid]
+            bindings += [(old_e, new_e), (old_r, new_r)]
+        if uses_label:
+            bindings.append((old_y, y))
+        self.clash = ((P_ALIAS, tuple(bindings), proof), {new for _, new in bindings})
+
+    def open_world(self) -> _Open:
+        fs, me = self.fs, self.me
+        me.atoms = tuple(sorted(fs.name[f] for f in self.ents[self.root] if fs.kind[f] == ATOM))
+        me.succ = [model for model, _ in self.models]
+        external = frozenset().union(*(ext for _, ext in self.models)) - {me}
+        return _Open(me, external)
+
+    # -- the saturation loop -----------------------------------------------------------
 
     def next_diamond(self) -> bool:
         """Process one pending diamond (or seriality); False when nothing is left."""
@@ -574,20 +605,21 @@ class _Branch:
             x, fid, e = self.dias[self.dia_ptr]
             self.dia_ptr += 1
             content = self.fs.a[fid]
-            target = self.fulfilled(x, content)
-            if target is None:
-                if self.tree_mode:
-                    self.solve_child(x, S_DIA, e, content)
-                else:
-                    self.create_world(x, S_DIA, e, content)
+            if self.tree_mode:
+                target = self.loop_target(content)
+                if target is None:
+                    self.solve_child(S_DIA, e, content)
+                    return True
+                if target is not self:
+                    self.models.append((target.me, frozenset([target.me])))
+            elif not self.fulfilled(x, content):
+                self.create_world(x, S_DIA, e, content)
                 return True
-            if self.tree_boxes_reach_descendants and target != x:
-                self.blocked.append((x, target))
         if self.logic.serial and not self.logic.reflexive:
             for x in self.worlds:
-                if self.own_boxes[x] and not self.has_successor(x):
+                if self.boxes[x] and not self.has_successor(x):
                     if self.tree_mode:
-                        self.solve_child(x, S_SERIAL, -1, -1)
+                        self.solve_child(S_SERIAL, -1, -1)
                     else:
                         self.create_world(x, S_SERIAL, -1, -1)
                     return True
@@ -596,9 +628,7 @@ class _Branch:
     def has_successor(self, x: int) -> bool:
         if self.tree_mode:
             return bool(self.models)
-        if self.cluster:
-            return len(self.worlds) > 1
-        return bool(self.children[x])
+        return len(self.worlds) > 1  # KD45: the cluster is not empty
 
     def run(self) -> tuple[int, int, int] | None:
         """Saturate until a clash (None, with `self.clash` set), a disjunction to split
@@ -612,13 +642,15 @@ class _Branch:
                 return choice
             if not self.next_diamond():
                 if self.tree_mode:
-                    raise _Open(self.world_model())
-                raise _Open(self.countermodel())
+                    raise self.open_world()
+                raise _Open(self.countermodel(), frozenset())
 
     # -- the recursive search and proof assembly ---------------------------------------
 
-    def expand(self) -> tuple[tuple[Any, ...], set[int]]:
-        start = len(self.steps)
+    def expand(self, start: int | None = None) -> tuple[tuple[Any, ...], set[int]]:
+        """Close the branch from here (a proof and the items it depends on) or raise."""
+        if start is None:
+            start = len(self.steps)
         choice = self.run()
         if choice is None:
             assert self.clash is not None
@@ -658,22 +690,16 @@ class _Branch:
                 proof = (P_STEP, st, proof)
         return proof, deps
 
-    # -- countermodels -----------------------------------------------------------------
-
-    def world_model(self) -> _World:
-        fs = self.fs
-        atoms = tuple(sorted(fs.name[f] for f in self.ents[self.root] if fs.kind[f] == ATOM))
-        return _World(atoms, list(self.models))
+    # -- countermodels in global mode --------------------------------------------------
 
     def countermodel(self) -> Countermodel:
         worlds = list(self.worlds)
         names = {w: f"w{i}" for i, w in enumerate(worlds)}
-        logic = self.logic
         edges: set[tuple[int, int]] = set()
         extra: list[str] = []
         if self.cluster:
             cluster = [y for y in worlds if self.is_cluster(y)]
-            if not cluster:
+            if not cluster:  # KD45 with nothing to witness: any successor will do
                 extra.append(f"w{len(worlds)}")
                 names[-1] = extra[0]
                 cluster = [-1]
@@ -681,18 +707,10 @@ class _Branch:
                 edges.update((u, v) for v in cluster)
             if self.kd45:
                 edges.update((ROOT_LABEL, v) for v in cluster)
-        else:
+        else:  # B: the tree, reflexive and symmetric
             for y in worlds[1:]:
-                edges.add((self.parent[y], y))
-                if logic.symmetric:
-                    edges.add((y, self.parent[y]))
-            if logic.reflexive:
-                edges.update((w, w) for w in worlds)
-            if logic.transitive:
-                edges.update(self.blocked)
-                edges = _transitive_closure(edges)
-            if logic.serial and not logic.reflexive:
-                edges.update((w, w) for w in worlds if not self.children[w])
+                edges.update({(self.parent[y], y), (y, self.parent[y])})
+            edges.update((w, w) for w in worlds)
         fs = self.fs
         valuation = {
             names[w]: tuple(sorted(fs.name[f] for f in self.ents[w] if fs.kind[f] == ATOM))
@@ -705,8 +723,8 @@ class _Branch:
         return Countermodel(all_names, relation, valuation, names[ROOT_LABEL])
 
 
-def _transitive_closure(edges: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    succ: dict[int, set[int]] = {}
+def _transitive_closure(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    succ: dict[str, set[str]] = {}
     for u, v in edges:
         succ.setdefault(u, set()).add(v)
     closed: set[tuple[int, int]] = set()
@@ -833,7 +851,7 @@ def _search(goal: Formula, logic: Logic, deadline: float | None, budget: int | N
     shared = _Shared(fs, logic, deadline, budget)
     try:
         branch = _Branch(shared, ROOT_LABEL, {root: ROOT_ENTRY})
-        proof, _ = branch.expand()
+        proof, _ = branch.expand(0)
     except _Limit as limit:
         return Unknown(limit.reason, limit.detail)
     except _Open as found:
@@ -863,6 +881,8 @@ def _tree_countermodel(root: _World, logic: Logic) -> Countermodel:
         relation.update((names[id(w)], names[id(v)]) for v in w.succ)
         if logic.reflexive or (logic.serial and not w.succ):
             relation.add((names[id(w)], names[id(w)]))
+    if logic.transitive:
+        relation = _transitive_closure(relation)
     return Countermodel(
         tuple(names[id(w)] for w in order),
         tuple(sorted(relation)),
