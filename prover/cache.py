@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TTLCache
+from pxl_prover.engine import PROOF_METHOD
 from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
 from pxl_prover.syntax import to_ascii
 
@@ -258,13 +259,18 @@ class ProofCache:
     ) -> dict[str, Any] | None:
         mapping = dict(zip(variant.atoms, canon.atoms, strict=True))
         answer = copy.deepcopy(variant.answer)
+        if "certificate" in answer:  # a proof, or a countermodel Coq checked too
+            renamed = to_ascii(rename(variant.formula, mapping)) == to_ascii(formula)
+            relabelled = renamed and self._relabel(answer["certificate"], formula, answer["logic"])
+            if relabelled:
+                answer["certificate"] = relabelled
+            elif answer["verdict"] == "proved":
+                return None
+            else:  # its Coq statement names the stored order: keep the evaluator's check only
+                del answer["certificate"]
+                answer.pop("assumptions", None)
+                answer["proof_method"] = PROOF_METHOD["refuted_evaluator"]
         if answer["verdict"] == "proved":
-            if to_ascii(rename(variant.formula, mapping)) != to_ascii(formula):
-                return None
-            relabelled = self._relabel(answer["certificate"], formula, answer["logic"])
-            if relabelled is None:
-                return None
-            answer["certificate"] = relabelled
             return answer
         model = answer["countermodel"]
         model["valuation"] = {

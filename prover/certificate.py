@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .countermodel import Countermodel
 from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top
 from .formula import Box as FBox
 from .formula import Dia as FDia
@@ -119,6 +120,7 @@ Tableau = (
 
 THEOREM = "pxl_goal"
 IMPORT = "From PXL Require Import Tableau."
+IMPORT_REFUTATION = "From PXL Require Import Countermodel."
 CAST = "ltac:(vm_cast_no_check (eq_refl true))"
 
 _FORM_CTOR = {
@@ -147,12 +149,19 @@ _TAB_CTOR = {
     Eucl: "TEucl",
 }
 # Identifiers a certificate's terms may contain: the kernel's constructors, nothing else.
-# With this, what a proof rests on is exactly what its `tableau_<logic>` lemma rests on.
-TERM_IDENTIFIERS = frozenset(_FORM_CTOR.values()) | frozenset(_TAB_CTOR.values())
+# With this, what a proof rests on is exactly what its `tableau_<logic>` (or, for a
+# refutation, `refute_<logic>`) lemma rests on.
+TERM_IDENTIFIERS = (
+    frozenset(_FORM_CTOR.values())
+    | frozenset(_TAB_CTOR.values())
+    | frozenset({"mkfmodel", "E", "T"})
+)
 _LOGIC_NAMES = "K|T|D|B|S4|S5|KD45"
-_STATEMENT = re.compile(rf"^Theorem (\w+) : valid_({_LOGIC_NAMES}) (.+)$", re.S)
-_PROOF = re.compile(rf"^Proof \(tableau_({_LOGIC_NAMES}) _ (.+) {re.escape(CAST)}\)$", re.S)
-_TERM_TOKENS = re.compile(r"[A-Za-z_][A-Za-z0-9_']*|\d+|[()]|\s+|.", re.S)
+_STATEMENT = re.compile(rf"^Theorem (\w+) : (~ )?valid_({_LOGIC_NAMES}) (.+)$", re.S)
+_PROOF = re.compile(
+    rf"^Proof \((tableau|refute)_({_LOGIC_NAMES}) _ (.+) {re.escape(CAST)}\)$", re.S
+)
+_TERM_TOKENS = re.compile(r"[A-Za-z_][A-Za-z0-9_']*|\d+|[()\[\];]|\s+|.", re.S)
 
 
 class CertificateFormatError(ValueError):
@@ -253,25 +262,44 @@ def _comment(text: str) -> str:
     return text.replace("(*", "( *").replace("*)", "* )")
 
 
-def render(goal: Formula, logic: Logic, tree: Tableau, *, goal_text: str | None = None) -> str:
-    """Coq source stating `valid_<logic> goal` and proving it with the kernel's checker.
+def _numbering(goal: Formula) -> dict[str, int]:
+    """Atom numbers by first occurrence: goals equal up to renaming atoms get the same Coq
+    text, and only the legend in the header tells the names apart."""
+    return {name: index for index, name in enumerate(atoms(goal))}
 
-    Atoms are numbered by first occurrence, so goals equal up to renaming atoms get the
-    same Coq text; the legend in the comment maps numbers back to names.
-    """
-    names = atoms(goal)
-    numbering = {name: index for index, name in enumerate(names)}
-    legend = ", ".join(f"{index} = {name}" for index, name in enumerate(names)) or "none"
+
+def header(
+    goal: Formula, logic: Logic, *, refutation: bool, goal_text: str | None = None
+) -> list[str]:
+    """The comment lines naming the goal and its atoms, and the import: everything in a
+    certificate before its statement that depends on how the user wrote the goal."""
+    numbering = _numbering(goal)
+    legend = ", ".join(f"{index} = {name}" for name, index in numbering.items()) or "none"
     shown = goal_text if goal_text is not None else to_ascii(goal)
     if len(shown) > 200:
         shown = shown[:200] + " ..."
+    claim = f"not {logic.name}-valid:" if refutation else f"{logic.name}-validity of"
+    kind = "refutation" if refutation else "certificate"
+    return [
+        f"(* PXL {kind}: {claim} {_comment(shown)} *)",
+        f"(* atoms: {_comment(legend)} *)",
+        IMPORT_REFUTATION if refutation else IMPORT,
+        "",
+    ]
+
+
+def statement(goal: Formula, logic: Logic, *, refutation: bool) -> str:
+    """The certificate's theorem: `valid_L goal`, or `~ valid_L goal` for a refutation."""
+    negation = "~ " if refutation else ""
+    return f"Theorem {THEOREM} : {negation}{logic.coq_name} ({_form_term(goal, _numbering(goal))})."
+
+
+def render(goal: Formula, logic: Logic, tree: Tableau, *, goal_text: str | None = None) -> str:
+    """Coq source stating `valid_<logic> goal` and proving it with the kernel's checker."""
     return "\n".join(
         [
-            f"(* PXL certificate: {logic.name}-validity of {_comment(shown)} *)",
-            f"(* atoms: {_comment(legend)} *)",
-            IMPORT,
-            "",
-            f"Theorem {THEOREM} : {logic.coq_name} ({_form_term(goal, numbering)}).",
+            *header(goal, logic, refutation=False, goal_text=goal_text),
+            statement(goal, logic, refutation=False),
             f"Proof (tableau_{logic.name} _ ({_tab_term(tree)})",
             f"  {CAST}).",
             "",
@@ -279,11 +307,40 @@ def render(goal: Formula, logic: Logic, tree: Tableau, *, goal_text: str | None 
     )
 
 
+def render_refutation(
+    goal: Formula, logic: Logic, model: Countermodel, *, goal_text: str | None = None
+) -> str:
+    """Coq source stating `~ valid_<logic> goal`, proved by the kernel's finite-model check
+    of `model` (worlds numbered in the model's order; atoms the goal does not mention are
+    left out, they cannot change its truth)."""
+    numbering = _numbering(goal)
+    index = {world: i for i, world in enumerate(model.worlds)}
+    worlds = ", ".join(f"{i} = {_comment(world)}" for world, i in index.items())
+    edges = "; ".join(f"E {index[u]} {index[v]}" for u, v in model.relation)
+    facts = "; ".join(
+        f"T {index[world]} {numbering[atom]}"
+        for world in model.worlds
+        for atom in model.true_atoms(world)
+        if atom in numbering
+    )
+    fmodel = f"(mkfmodel {len(model.worlds)} [{edges}] [{facts}])"
+    return "\n".join(
+        [
+            *header(goal, logic, refutation=True, goal_text=goal_text),
+            statement(goal, logic, refutation=True),
+            f"(* worlds: {worlds} *)",
+            f"Proof (refute_{logic.name} _ {fmodel} {index[model.world]}",
+            f"  {CAST}).",
+            "",
+        ]
+    )
+
+
 def _closed_term(term: str) -> bool:
-    """True when a term mentions nothing but kernel constructors and numerals."""
+    """True when a term mentions nothing but kernel constructors, numerals and lists."""
     depth = 0
     for token in _TERM_TOKENS.findall(term):
-        if token.isspace() or token.isdigit():
+        if token.isspace() or token.isdigit() or token in "[];":
             continue
         if token == "(":
             depth += 1
@@ -297,26 +354,31 @@ def _closed_term(term: str) -> bool:
 
 
 def read(source: str, theorem: str = THEOREM) -> Shape:
-    """Read a certificate back into Coq sentences, refusing anything but PXL's own shape:
-    the import, `Theorem <theorem> : valid_L <closed term>.` and
-    `Proof (tableau_L _ <closed term> <the VM cast>).` (`Proof term.` is Coq's
-    abbreviation for `Proof. exact term. Qed.`: the kernel checks it, casts included)."""
+    """Read a certificate back into Coq sentences, refusing anything but PXL's own shapes:
+    `From PXL Require Import Tableau.`, `Theorem <theorem> : valid_L <closed term>.` and
+    `Proof (tableau_L _ <closed term> <the VM cast>).` for a proof; the same with
+    `Countermodel`, `~ valid_L` and `refute_L` for a refutation. (`Proof term.` is Coq's
+    abbreviation for `Proof. exact term. Qed.`: the kernel checks it, casts included.)"""
     body = re.sub(r"\(\*.*?\*\)", " ", source, flags=re.S)
     parts = [" ".join(p.split()) for p in re.split(r"\.(?=\s|$)", body)]
     parts = [p for p in parts if p]
-    if len(parts) != 3 or parts[0] + "." != IMPORT:
+    if len(parts) != 3:
         raise CertificateFormatError("a certificate is: the import, the theorem, its proof term")
     statement = _STATEMENT.match(parts[1])
     applied = _PROOF.match(parts[2])
     if statement is None or statement.group(1) != theorem:
         raise CertificateFormatError(
-            f"the certificate must state `Theorem {theorem} : valid_L ...`"
+            f"the certificate must state `Theorem {theorem} : valid_L ...` or `~ valid_L ...`"
         )
-    if applied is None or applied.group(1) != statement.group(2):
+    refutation = statement.group(2) is not None
+    lemma_kind = "refute" if refutation else "tableau"
+    if parts[0] + "." != (IMPORT_REFUTATION if refutation else IMPORT):
+        raise CertificateFormatError("the certificate imports the wrong kernel module")
+    if applied is None or applied.groups()[:2] != (lemma_kind, statement.group(3)):
         raise CertificateFormatError(
-            "the proof must be the tableau lemma of the theorem's logic with the VM cast"
+            f"the proof must be the {lemma_kind} lemma of the theorem's logic with the VM cast"
         )
-    if not (_closed_term(statement.group(3)) and _closed_term(applied.group(2))):
+    if not (_closed_term(statement.group(4)) and _closed_term(applied.group(3))):
         raise CertificateFormatError("certificate terms may contain only kernel constructors")
-    logic = statement.group(2)
-    return Shape(logic, f"tableau_{logic}", tuple(p + "." for p in parts[1:]))
+    logic = statement.group(3)
+    return Shape(logic, f"{lemma_kind}_{logic}", tuple(p + "." for p in parts[1:]))

@@ -258,7 +258,8 @@ def describe_answer(answer: dict[str, Any], *, show_certificate: bool = False) -
     verdict = answer["verdict"]
     checked = {
         "proved": "certificate checked by Coq",
-        "refuted": "countermodel checked",
+        "refuted": "countermodel checked"
+        + (" by the evaluator and by Coq" if "certificate" in answer else ""),
         "unknown": "no verdict",
     }[verdict]
     lines = [
@@ -273,6 +274,8 @@ def describe_answer(answer: dict[str, Any], *, show_certificate: bool = False) -
         model = answer["countermodel"]
         lines.append(f"countermodel: the goal is false at {model['world']}")
         lines.extend(countermodel_table(model))
+        if show_certificate and "certificate" in answer:
+            lines += ["certificate:", answer["certificate"].rstrip()]
     elif verdict == "proved":
         if show_certificate:
             lines += ["certificate:", answer["certificate"].rstrip()]

@@ -16,6 +16,7 @@ import uuid
 from typing import Any, Protocol
 
 from . import certificate, evaluator, tableau
+from .countermodel import Countermodel
 from .formula import Formula
 from .logics import Logic, get_logic
 from .sessions import CheckResult, SessionError
@@ -29,7 +30,8 @@ DEFAULT_NODE_BUDGET = 2_000_000
 
 PROOF_METHOD = {
     "proved": "tableau certificate checked by Coq (reflection)",
-    "refuted": "Kripke countermodel checked by an independent evaluator",
+    "refuted": "Kripke countermodel checked by an independent evaluator and by Coq",
+    "refuted_evaluator": "Kripke countermodel checked by an independent evaluator",
     "unknown": "none",
 }
 
@@ -67,8 +69,10 @@ class Prover:
         limits: Limits | None = None,
         default_timeout_ms: int = DEFAULT_TIMEOUT_MS,
         node_budget: int = DEFAULT_NODE_BUDGET,
+        coq_countermodels: bool = True,
     ) -> None:
         self.checker = checker
+        self.coq_countermodels = coq_countermodels
         self.limits = limits
         self.default_timeout_ms = default_timeout_ms
         self.node_budget = node_budget
@@ -122,22 +126,48 @@ class Prover:
         if isinstance(found, tableau.Unknown):
             return self._unknown(answer, found.reason, found.detail, budget_ms=budget_ms)
         if isinstance(found, tableau.Refutation):
-            model = found.model
-            if not evaluator.confirm(model, formula, logic):
-                log.error(
-                    "search produced a countermodel the evaluator rejects: %s", answer["normalized"]
-                )
-                return self._unknown(answer, "check_failed", "the countermodel did not check")
-            answer["timings_ms"]["check"] = round((time.monotonic() - searched) * 1000, 3)
-            return self._verdict(answer, "refuted", countermodel=model.to_json())
+            return self._refuted(answer, formula, logic, found.model, searched, deadline)
         source = certificate.render(formula, logic, found.tree)
+        return self._coq_checked(answer, source, deadline, "proved", certificate=source)
+
+    def _refuted(
+        self,
+        answer: dict[str, Any],
+        formula: Formula,
+        logic: Logic,
+        model: Countermodel,
+        searched: float,
+        deadline: float,
+    ) -> dict[str, Any]:
+        """A countermodel counts once the independent evaluator confirms it and, unless
+        turned off, once Coq's kernel has checked it too."""
+        if not evaluator.confirm(model, formula, logic):
+            log.error(
+                "search produced a countermodel the evaluator rejects: %s", answer["normalized"]
+            )
+            return self._unknown(answer, "check_failed", "the countermodel did not check")
+        answer["timings_ms"]["check"] = round((time.monotonic() - searched) * 1000, 3)
+        if not self.coq_countermodels:
+            answer = self._verdict(answer, "refuted", countermodel=model.to_json())
+            answer["proof_method"] = PROOF_METHOD["refuted_evaluator"]
+            return answer
+        source = certificate.render_refutation(formula, logic, model)
+        return self._coq_checked(
+            answer, source, deadline, "refuted", countermodel=model.to_json(), certificate=source
+        )
+
+    def _coq_checked(
+        self, answer: dict[str, Any], source: str, deadline: float, verdict: str, **payload: Any
+    ) -> dict[str, Any]:
+        """Have Coq check `source`; the verdict stands only if the kernel accepted it."""
         try:
             result = self.checker.check(
                 source, certificate.THEOREM, max(deadline - time.monotonic(), 0.5)
             )
         except SessionError as exc:
             return self._unknown(answer, "time" if "within" in str(exc) else "checker", str(exc))
-        answer["timings_ms"]["check"] = round(result.elapsed_ms, 3)
+        timings = answer["timings_ms"]
+        timings["check"] = round(timings.get("check", 0) + result.elapsed_ms, 3)
         if not result.accepted:
             log.error(
                 "Coq rejected a certificate for %s: %s", answer["normalized"][:200], result.message
@@ -146,7 +176,7 @@ class Prover:
                 answer, "check_failed", f"Coq rejected the certificate: {result.message}"
             )
         answer["assumptions"] = list(result.assumptions)
-        return self._verdict(answer, "proved", certificate=source)
+        return self._verdict(answer, verdict, **payload)
 
     @staticmethod
     def _verdict(answer: dict[str, Any], verdict: str, **payload: Any) -> dict[str, Any]:

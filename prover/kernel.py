@@ -54,14 +54,16 @@ def kernel_hash(kernel_dir: str | os.PathLike[str]) -> str:
 # `Print Assumptions` names anything else is rejected.
 DECLARED_AXIOMS: frozenset[str] = frozenset({"Classical_Prop.classic"})
 
-# The lemmas certificates apply, one per logic, and the file in a build folder where Coq's
+# The lemmas certificates apply, one per logic for proofs (tableau_L) and for refutations
+# (refute_L), and the file in a build folder where Coq's
 # `Print Assumptions` of each is recorded when the kernel is compiled.
-CERTIFICATE_LEMMAS = tuple(f"tableau_{name}" for name in ("K", "T", "D", "B", "S4", "S5", "KD45"))
+_LOGICS = ("K", "T", "D", "B", "S4", "S5", "KD45")
+CERTIFICATE_LEMMAS = tuple(f"{kind}_{name}" for kind in ("tableau", "refute") for name in _LOGICS)
 ASSUMPTIONS_FILE = "assumptions.json"
 
 # The kernel's logical name and the module certificates import.
 LOGICAL_NAME = "PXL"
-CERTIFICATE_MODULE = "Tableau"
+CERTIFICATE_MODULES = ("Tableau", "Countermodel")
 
 
 class KernelBuildError(RuntimeError):
@@ -122,7 +124,7 @@ def _record_assumptions(build_dir: Path) -> None:
 
     `Print Assumptions` walks every opaque proof a lemma depends on (a second or so);
     doing it here spares every session start and every `pxl prove` that cost."""
-    script = f"From {LOGICAL_NAME} Require Import {CERTIFICATE_MODULE}.\n" + "".join(
+    script = f"From {LOGICAL_NAME} Require Import {' '.join(CERTIFICATE_MODULES)}.\n" + "".join(
         f"Print Assumptions {lemma}.\nCheck I.\n" for lemma in CERTIFICATE_LEMMAS
     )
     done = subprocess.run(
@@ -136,7 +138,7 @@ def _record_assumptions(build_dir: Path) -> None:
     chunks = re.split(r"I\s*:\s*True", done.stdout)
     if done.returncode != 0 or len(chunks) != len(CERTIFICATE_LEMMAS) + 1 or "Error" in done.stdout:
         raise KernelBuildError(
-            "the kernel lacks a certificate lemma (tableau_K ... tableau_KD45):\n"
+            "the kernel lacks a certificate lemma (tableau_L, refute_L for each logic L):\n"
             + (done.stdout + done.stderr).strip()[-2000:]
         )
     recorded = {

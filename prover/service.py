@@ -55,24 +55,20 @@ def confirm_countermodel(model: dict[str, Any], formula: Formula, logic: str) ->
 
 
 def relabel_certificate(source: str, formula: Formula, logic: str) -> str | None:
-    """The cached certificate with its header comments naming the user's goal and atoms, or
-    None unless its Coq statement is exactly the one `certificate.render` gives `formula`.
-
-    Header and statement come from a render of the user's formula (with a trivial tree),
-    so their format is defined once, in `certificate`.
-    """
-    fresh = certificate.render(formula, get_logic(logic), certificate.Close(0, 0)).split("\n")
-    cached = source.split("\n")
-    if certificate.IMPORT not in cached or certificate.IMPORT not in fresh:
+    """The cached certificate (a proof or a refutation) with its header naming the user's
+    goal and atoms, or None unless its Coq statement is exactly the one `certificate` gives
+    `formula`. Header and statement formats are defined once, in `certificate`."""
+    lines = source.split("\n")
+    refutation = certificate.IMPORT_REFUTATION in lines
+    start = certificate.IMPORT_REFUTATION if refutation else certificate.IMPORT
+    if start not in lines:
         return None
-    body = cached[cached.index(certificate.IMPORT) :]
-    header = fresh[: fresh.index(certificate.IMPORT)]
-    statements = [
-        [line for line in lines if line.startswith("Theorem ")] for lines in (body, fresh)
-    ]
-    if len(statements[0]) != 1 or statements[0] != statements[1]:
+    body = lines[lines.index(start) + 1 :]
+    wanted = certificate.statement(formula, get_logic(logic), refutation=refutation)
+    if [line for line in body if line.startswith("Theorem ")] != [wanted]:
         return None
-    return "\n".join([*header, *body])
+    header = certificate.header(formula, get_logic(logic), refutation=refutation)
+    return "\n".join([*header[:-1], *body])
 
 
 class ProverService:

@@ -28,7 +28,7 @@ from pexpect.fdpexpect import fdspawn
 
 from . import certificate
 from .kernel import (
-    CERTIFICATE_MODULE,
+    CERTIFICATE_MODULES,
     DECLARED_AXIOMS,
     LOGICAL_NAME,
     CompiledKernel,
@@ -39,7 +39,7 @@ from .kernel import (
 _ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {}
 
 PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|[^|]*\| \d+ < </prompt>")
-IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {CERTIFICATE_MODULE}"
+IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {' '.join(CERTIFICATE_MODULES)}"
 START_TIMEOUT_S = 60.0
 # Inputs up to this size fit in a pipe's buffer and are written directly.
 _DIRECT_WRITE_BYTES = 16384

@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pxl_prover import certificate as c
+from pxl_prover.countermodel import Countermodel
 from pxl_prover.kernel import REPO_KERNEL_DIR, build_kernel
 from pxl_prover.logics import get_logic
 from pxl_prover.sessions import CoqSession, SessionDied, SessionTimeout
@@ -131,3 +133,53 @@ def test_a_hung_session_times_out_and_is_killed(compiled_kernel) -> None:
         assert not session.alive()
     finally:
         session.close()
+
+
+# DIA A -> BOX A in S4: w0 sees w1 (A true) and w2 (A false); all reflexive.
+SPLIT = Countermodel(
+    worlds=("w0", "w1", "w2"),
+    relation=(("w0", "w0"), ("w0", "w1"), ("w0", "w2"), ("w1", "w1"), ("w2", "w2")),
+    valuation={"w1": ("A",)},
+    world="w0",
+)
+SPLIT_GOAL = parse("DIA A -> BOX A")
+
+
+def test_coq_accepts_a_correct_refutation(coq_session: CoqSession) -> None:
+    source = c.render_refutation(SPLIT_GOAL, get_logic("S4"), SPLIT)
+    assert "Theorem pxl_goal : ~ valid_S4 (Impl (Dia (Var 0)) (Box (Var 0)))." in source
+    result = coq_session.check(source, c.THEOREM, 30)
+    assert result.accepted, result.message
+    assert result.assumptions == ()
+
+
+@pytest.mark.parametrize(
+    ("logic", "model"),
+    [
+        # A true everywhere: the goal holds at w0
+        ("S4", replace(SPLIT, valuation={"w0": ("A",), "w1": ("A",), "w2": ("A",)})),
+        # not reflexive, so not a T model
+        ("T", replace(SPLIT, relation=(("w0", "w1"), ("w0", "w2")))),
+        # not symmetric, so not an S5 model
+        ("S5", SPLIT),
+        # the named world is not the falsifying one
+        ("S4", replace(SPLIT, world="w1")),
+    ],
+)
+def test_coq_rejects_a_model_that_does_not_refute(
+    coq_session: CoqSession, logic: str, model: Countermodel
+) -> None:
+    result = coq_session.check(
+        c.render_refutation(SPLIT_GOAL, get_logic(logic), model), c.THEOREM, 30
+    )
+    assert not result.accepted
+
+
+def test_a_refutation_must_apply_the_refutation_lemma() -> None:
+    source = c.render_refutation(SPLIT_GOAL, get_logic("S4"), SPLIT)
+    with pytest.raises(c.CertificateFormatError):
+        c.read(source.replace("refute_S4", "tableau_S4"))
+    with pytest.raises(c.CertificateFormatError):
+        c.read(source.replace("~ valid_S4", "valid_S4"))
+    with pytest.raises(c.CertificateFormatError):
+        c.read(source.replace("Countermodel.", "Tableau."))

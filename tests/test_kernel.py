@@ -27,12 +27,14 @@ MAIN_THEOREMS = (
     "Semantics.B_S5",
     "Tableau.check_sound",
     *(f"Tableau.tableau_{logic}" for logic in ("K", "T", "D", "B", "S4", "S5", "KD45")),
+    "Countermodel.ev_correct",
+    *(f"Countermodel.refute_{logic}" for logic in ("K", "T", "D", "B", "S4", "S5", "KD45")),
 )
 
 
 def print_assumptions(kernel, names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """Ask a fresh coqtop for `Print Assumptions` of each name."""
-    script = "From PXL Require Import Syntax Semantics Hilbert Tableau.\n" + "".join(
+    script = "From PXL Require Import Syntax Semantics Hilbert Tableau Countermodel.\n" + "".join(
         f'Print Assumptions PXL.{name}.\nIdtac "@@END@@".\n' for name in names
     )
     script = script.replace('Idtac "@@END@@".', "Check I.")
