@@ -61,18 +61,24 @@ def assess(deployment: Mapping[str, Any] | None) -> RolloutState:
     wanted = deployment.get("spec", {}).get("replicas", 1)
     progressing = _deployment_condition(deployment, "Progressing")
     available_cond = _deployment_condition(deployment, "Available")
+    ready = status.get("readyReplicas", 0)
+    # The operator sets no minReadySeconds, so a ready pod is an available one.
+    available = status.get("availableReplicas", ready)
     counts = {
         "replicas": status.get("replicas", 0),
         "updated": status.get("updatedReplicas", 0),
-        "ready": status.get("readyReplicas", 0),
-        "available": status.get("availableReplicas", 0),
-        "minimum_available": available_cond.get("status") == "True",
+        "ready": ready,
+        "available": available,
+        "minimum_available": (
+            available_cond.get("status") == "True" if available_cond else available > 0
+        ),
         "revision": (deployment.get("metadata", {}).get("annotations") or {}).get(
             REVISION_ANNOTATION
         ),
     }
     generation = deployment.get("metadata", {}).get("generation", 0)
-    if status.get("observedGeneration", 0) < generation:
+    observed = status.get("observedGeneration")
+    if observed is not None and observed < generation:
         return RolloutState(
             phase="Pending", message="waiting for the Deployment controller", **counts
         )

@@ -191,3 +191,21 @@ def test_transition_time_moves_only_when_a_condition_flips() -> None:
     assert same[0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
     assert same[0]["reason"] == "B"
     assert flipped[0]["lastTransitionTime"] == "2026-01-03T00:00:00Z"
+
+
+def test_a_status_with_only_the_counts_is_understood() -> None:
+    """Kubernetes omits zero fields; simpler controllers omit conditions."""
+    tpl = template(NEW)
+    counts_only = {
+        "metadata": {"generation": 1},
+        "spec": {"replicas": 2, "template": tpl},
+        "status": {"replicas": 2, "updatedReplicas": 2, "readyReplicas": 2},
+    }
+    outcome = decide(counts_only, tpl, Memory(), auto_rollback=True, generation=1)
+    assert conditions(outcome)["Ready"] == ("True", "MinimumReplicasAvailable")
+    assert outcome.memory.kernel_hash == NEW
+    nothing_yet = {**counts_only, "status": {}}
+    assert assess(nothing_yet).phase == "Progressing"
+    assert conditions(decide(nothing_yet, tpl, Memory(), auto_rollback=True, generation=1))[
+        "Ready"
+    ] == ("False", "NoReadyReplicas")
