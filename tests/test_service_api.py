@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pxl_prover import evaluator
+from pxl_prover import certificate, evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import get_logic
 from pxl_prover.syntax import parse
@@ -208,3 +208,15 @@ def test_time_limit_gives_unknown_naming_it_and_is_not_cached(server):
     assert first["verdict"] == "unknown" and first["ok"] is False and not first["verified"]
     assert first["limits"]["reason"] == "time"
     assert call(server, "POST", "/prove", body).json()["cache_hit"] is False
+
+
+def test_renamed_goal_is_a_cache_hit_that_answers_the_users_goal(server):
+    first = call(server, "POST", "/prove", {"goal": "BOX(Foo -> Foo) | DIA Foo"}).json()
+    second = call(server, "POST", "/prove", {"goal": "BOX(Bar -> Bar) | DIA Bar"}).json()
+    again = call(server, "POST", "/prove", {"goal": "BOX(Bar -> Bar) | DIA Bar"}).json()
+    assert first["cache_hit"] is False and second["cache_hit"] is True and again["cache_hit"]
+    assert second["goal"] == "BOX(Bar -> Bar) | DIA Bar" and "Bar" in second["normalized"]
+    assert "0 = Bar" in second["certificate"] and "Foo" not in second["certificate"]
+    assert second["id"] != again["id"]
+    checked = server.service.pool.check(second["certificate"], certificate.THEOREM, 60)
+    assert checked.accepted, checked.message
