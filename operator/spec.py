@@ -158,6 +158,12 @@ class _Checker:
 def _check_resources(check: _Checker, resources: Any) -> None:
     if not isinstance(resources, Mapping):
         return
+    claims = resources.get("claims")
+    if claims is not None and not (
+        isinstance(claims, list)
+        and all(isinstance(c, Mapping) and isinstance(c.get("name"), str) for c in claims)
+    ):
+        check.fail("resources.claims", "must be a list of {name: <resource claim>}")
     for part in ("limits", "requests"):
         amounts = resources.get(part)
         if amounts is None:

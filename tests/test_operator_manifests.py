@@ -407,21 +407,28 @@ def test_render_refuses_an_invalid_prover_naming_the_fields(
 
 # --- any spec: a clear SpecError, or children that validate strict -------------------
 
-SCALARS = st.one_of(
+ATOMS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-3, max_value=200),
+    st.floats(allow_nan=False, allow_infinity=False, width=16),
     st.sampled_from(
         ["", "25%", "150%", "1Gi", "500m", "lots", "pxl.example.com", "INFO", "a" * 64]
     ),
+)
+SCALARS = st.one_of(
+    ATOMS,
+    st.lists(ATOMS, max_size=2),
+    st.dictionaries(st.sampled_from(["cpu", "memory", "name", "x"]), ATOMS, max_size=2),
 )
 
 
 def field_values(shape: Any) -> st.SearchStrategy[Any]:
     if not isinstance(shape, dict):
-        return SCALARS
+        return st.deferred(lambda: SCALARS)  # (deferred: keeps the strategy's repr short)
     known = st.fixed_dictionaries({}, optional={k: field_values(v) for k, v in shape.items()})
-    return st.one_of(SCALARS, known, known.map(lambda d: {**d, "typo": 1}))
+    with_typo = st.tuples(known, st.booleans()).map(lambda t: {**t[0], "typo": 1} if t[1] else t[0])
+    return st.one_of(SCALARS, with_typo)
 
 
 @settings(max_examples=300, deadline=None)
