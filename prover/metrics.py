@@ -49,7 +49,7 @@ class ServiceMetrics:
         self.cache_misses = 0
         self.verdicts: dict[str, int] = {"proved": 0, "refuted": 0, "unknown": 0}
         # Every reason starts at 0 so its series exists before the first restart.
-        self.session_restarts = dict.fromkeys(("died", "timeout", "recycled", "error"), 0)
+        self.session_restarts = dict.fromkeys(("died", "timeout", "memory", "recycled", "error"), 0)
         self.requests = Counter(
             "logos_pxl_http_requests",
             "HTTP requests by endpoint, method and status code",

@@ -4,7 +4,9 @@ Requests borrow a session for a bounded wait (then `PoolSaturated`, which the HT
 turns into 429 + Retry-After; `PoolUnavailable` when no session is alive or starting). A
 session that dies, hangs or passes its memory limit is dropped and replaced in the
 background without touching other requests; a check whose session died is retried once on
-another session. Sessions are recycled after `max_uses` checks, so slow leaks in a
+another session. A session whose check ran into its RLIMIT_AS (Coq reports "Out of
+memory" and keeps going, with its heap in an unknown state) is replaced after answering.
+Sessions are recycled after `max_uses` checks, so slow leaks in a
 long-lived coqtop cannot accumulate. The lock is never held while Coq runs, so `stats()`
 (behind /health) never waits for a busy pool.
 """
@@ -139,7 +141,8 @@ class SessionPool:
             except BaseException:
                 self._release(session, reason="error")
                 raise
-            self._release(session, reason=None)
+            out_of_memory = not result.accepted and "out of memory" in result.message.lower()
+            self._release(session, reason="memory" if out_of_memory else None)
             return result
         raise AssertionError("unreachable")
 

@@ -44,6 +44,8 @@ class ScriptedSession:
         if action == "die":
             self.dead = True
             raise SessionDied("the Coq process exited")
+        if action == "oom":
+            return CheckResult(False, (), "Error: Out of memory.", 1.0)
         if action == "hang":
             self.dead = True
             raise SessionTimeout("Coq did not answer within 1.0 s")
@@ -186,3 +188,13 @@ def test_close_waits_for_checks_in_flight():
     assert all(s.closed for s in created)
     with pytest.raises(PoolUnavailable):
         pool.check("s", "t", 1.0)
+
+
+def test_a_session_that_ran_out_of_memory_answers_then_is_replaced():
+    pool, created, restarts = make_pool(size=1, plan=["oom"])
+    result = pool.check("s", "t", 1.0)
+    assert not result.accepted and "Out of memory" in result.message
+    assert restarts == ["memory"]
+    wait_for(lambda: len(created) == 2 and pool.stats()["active_sessions"] == 1)
+    assert created[0].closed
+    pool.close()
