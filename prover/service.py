@@ -27,7 +27,7 @@ from pxl_prover.pool import PoolUnavailable, SessionPool
 
 log = logging.getLogger(__name__)
 
-POOL_START_TIMEOUT_S = 120.0
+SESSION_WAIT_STEP_S = 1.0
 
 
 class NotReady(PoolUnavailable):
@@ -141,9 +141,12 @@ class ProverService:
                 on_restart=self.metrics.observe_session_restart,
             )
             self.pool.start()
-            if not self.pool.wait_until_alive(POOL_START_TIMEOUT_S):
-                self.failure = self.pool.last_error or "no Coq session started"
-                return
+            while not self.pool.wait_until_alive(SESSION_WAIT_STEP_S):
+                if self.draining:
+                    return
+                if self.pool.last_error:  # unready with the reason; the pool keeps trying
+                    self.failure = f"no Coq session could start: {self.pool.last_error}"
+            self.failure = None
             from pxl_prover.engine import Prover
 
             self.prover = Prover(self.pool, default_timeout_ms=self.config.default_timeout_ms)

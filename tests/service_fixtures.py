@@ -23,7 +23,7 @@ PREVIOUS_KEY = "p" * 40
 class RunningServer:
     """`RunningServer(pool_size="2", ...)`: ServerConfig field names, values as flag strings."""
 
-    def __init__(self, **overrides: str) -> None:
+    def __init__(self, *, wait: bool = True, **overrides: str) -> None:
         settings = {"host": "127.0.0.1", "port": "0", "pool_size": "2", "pool_wait_s": "5"}
         self.config = load_config(env={}, overrides={**settings, **overrides})
         self.service = ProverService(self.config)
@@ -31,7 +31,7 @@ class RunningServer:
         self.url = f"http://127.0.0.1:{self.server.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
-        self.service.start(wait=True)
+        self.service.start(wait=wait)
         self.http = requests.Session()
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:

@@ -183,6 +183,25 @@ def test_kernel_that_does_not_compile_leaves_the_server_up_but_unready(tmp_path)
         running.stop()
 
 
+def test_coq_that_cannot_start_within_its_memory_limit_leaves_the_server_unready():
+    running = RunningServer(pool_size="1", session_memory_mb="100", wait=False)
+    try:
+
+        def reason() -> str:
+            response = running.get("/ready")
+            assert response.status_code == 503
+            return response.json()["error"]["message"]
+
+        wait_for(lambda: "no Coq session could start" in reason())
+        health = running.get("/health").json()
+        assert health["status"] == "degraded" and health["session_pool"]["active_sessions"] == 0
+        prove = running.post("/prove", {"goal": "p -> p"})
+        assert_matches_openapi("POST", "/prove", prove)
+        assert prove.status_code == 503 and "Retry-After" in prove.headers
+    finally:
+        running.stop()
+
+
 def test_unexpected_kernel_hash_is_unready_with_the_reason():
     running = RunningServer(pool_size="1", expected_kernel_hash="0" * 64)
     try:
