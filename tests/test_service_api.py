@@ -11,6 +11,7 @@ import pytest
 from pxl_prover import certificate, evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import get_logic
+from pxl_prover.openapi import openapi_document
 from pxl_prover.syntax import parse
 from service_fixtures import RunningServer, assert_matches_openapi
 
@@ -220,3 +221,9 @@ def test_renamed_goal_is_a_cache_hit_that_answers_the_users_goal(server):
     assert second["id"] != again["id"]
     checked = server.service.pool.check(second["certificate"], certificate.THEOREM, 60)
     assert checked.accepted, checked.message
+
+
+def test_openapi_document_is_valid_openapi_3_1():
+    from openapi_spec_validator import validate
+
+    validate(openapi_document())
