@@ -41,8 +41,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve = sub.add_parser("serve", help="run the HTTP server (the default)")
     add_arguments(serve)
     parser.add_argument("--version", action="version", version=f"pxl-prover {__version__}")
-    args = parser.parse_args(["serve", *argv] if not argv or argv[0].startswith("-") else argv)
-    return args
+    top_level = {"-h", "--help", "--version"}
+    implied = not argv or (argv[0].startswith("-") and argv[0] not in top_level)
+    return parser.parse_args(["serve", *argv] if implied else argv)
 
 
 def banner(config: ServerConfig, service: ProverService, port: int) -> str:
