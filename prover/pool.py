@@ -6,9 +6,9 @@ session that dies, hangs or passes its memory limit is dropped and replaced in t
 background without touching other requests; a check whose session died is retried once on
 another session. A session whose check ran into its RLIMIT_AS (Coq reports "Out of
 memory" and keeps going, with its heap in an unknown state) is replaced after answering.
-Sessions are recycled after `max_uses` checks, so slow leaks in a
-long-lived coqtop cannot accumulate. The lock is never held while Coq runs, so `stats()`
-(behind /health) never waits for a busy pool.
+Sessions are recycled after `max_uses` checks (one at a time, each serving until its
+successor is up), so slow leaks in a long-lived coqtop cannot accumulate. The lock is never
+held while Coq runs, so `stats()` (behind /health) never waits for a busy pool.
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ class SessionPool:
         self._starting = 0
         self._closed = False
         self._spawn_failures = 0
+        self._retiring: Session | None = None  # worn out, serving until its successor is up
+        self._retired: set[Session] = set()  # successor arrived while it was busy
         self.last_error: str | None = None
         self.restarts = 0
         self._watcher = threading.Thread(target=self._watch, name="pxl-pool-watch", daemon=True)
@@ -200,12 +202,13 @@ class SessionPool:
         """Return a session; a failed, dead or worn-out one is replaced instead."""
         with self._cond:
             self._busy.discard(session)
-            if self._closed:
+            if self._closed or session in self._retired:
+                self._retired.discard(session)
                 self._cond.notify_all()
                 threading.Thread(target=_close_quietly, args=(session,), daemon=True).start()
                 return
-            if reason is None and session.uses >= self.max_uses:
-                reason = "recycled"
+            if reason is None and session.uses >= self.max_uses and self._retiring is None:
+                self._recycle_locked(session)
             if reason is None and not session.alive():
                 reason = "died"
             if reason is None:
@@ -213,6 +216,47 @@ class SessionPool:
             else:
                 self._replace_locked(session, reason)
             self._cond.notify_all()
+
+    def _recycle_locked(self, session: Session) -> None:
+        """Start a successor for a worn-out session, which serves on until it is up: one at
+        a time, so recycling never takes capacity away (all sessions reach `max_uses`
+        together under even load, and replacing them at once would stall every request)."""
+        self._retiring = session
+        self.restarts += 1
+        self._on_restart("recycled")
+        self._starting += 1
+        threading.Thread(
+            target=self._spawn_successor, name="pxl-session-spawn", daemon=True
+        ).start()
+
+    def _spawn_successor(self) -> None:
+        try:
+            successor: Session | None = None if self._closed else self._factory(self.kernel)
+        except Exception as exc:
+            with self._cond:
+                self._starting -= 1
+                self._retiring = None  # it keeps serving; the next release tries again
+                self.last_error = f"starting a Coq session failed: {exc}"
+                log.error("%s", self.last_error)
+                self._cond.notify_all()
+            return
+        surplus: Session | None = successor
+        with self._cond:
+            self._starting -= 1
+            worn, self._retiring = self._retiring, None
+            if successor is not None and not self._closed and worn is not None:
+                if worn in self._idle:
+                    self._idle.remove(worn)
+                    surplus = worn
+                    self._idle.append(successor)
+                elif worn in self._busy:
+                    self._retired.add(worn)
+                    surplus = None
+                    self._idle.append(successor)
+                # else: it died meanwhile and was replaced; the successor is surplus
+            self._cond.notify_all()
+        if surplus is not None:
+            _close_quietly(surplus)
 
     def _replace_locked(self, session: Session, reason: str) -> None:
         self.restarts += 1

@@ -58,13 +58,14 @@ class ScriptedSession:
         self.closed = True
 
 
-def make_pool(size=2, plan=None, hold=None, fail_spawn=False, **kwargs):
+def make_pool(size=2, plan=None, hold=None, fail_spawn=False, spawn_delay=0.0, **kwargs):
     created: list[ScriptedSession] = []
     plan = [] if plan is None else plan
 
     def factory(kernel):
         if fail_spawn:
             raise RuntimeError("coqtop: kernel does not load")
+        time.sleep(spawn_delay)
         session = ScriptedSession(plan, hold)
         created.append(session)
         return session
@@ -151,8 +152,22 @@ def test_sessions_are_recycled_after_max_uses():
     pool, created, restarts = make_pool(size=1, max_uses=3)
     for _ in range(7):
         assert pool.check("s", "t", 1.0).accepted
+        wait_for(lambda: pool.stats()["starting_sessions"] == 0)
     assert restarts.count("recycled") == 2
-    assert all(s.uses <= 3 for s in created)
+    assert all(s.uses <= 3 for s in created) and sum(s.closed for s in created) == 2
+    pool.close()
+
+
+def test_recycling_never_takes_capacity_away():
+    pool, created, restarts = make_pool(size=2, max_uses=2, spawn_delay=0.2)
+    smallest = 2
+    for _ in range(40):
+        assert pool.check("s", "t", 1.0).accepted
+        smallest = min(smallest, pool.stats()["active_sessions"])
+        time.sleep(0.05)
+    wait_for(lambda: pool.stats()["starting_sessions"] == 0)
+    assert smallest == 2 and pool.stats()["active_sessions"] == 2
+    assert restarts.count("recycled") >= 3
     pool.close()
 
 
