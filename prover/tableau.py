@@ -201,6 +201,7 @@ class _Shared:
         self.unsat: dict[Core, tuple[tuple[Any, ...], dict[int, int], _Handles, int, bool]] = {}
         self.unsat_index: dict[int, list[Core]] = {}
         self.sat: dict[Core, tuple[_World, frozenset[_World]]] = {}
+        self.sat_index: dict[int, list[Core]] = {}
 
     def fresh(self) -> int:
         self.next_item += 1
@@ -213,6 +214,24 @@ class _Shared:
                 raise _Limit("nodes", f"node budget of {self.node_budget} exhausted")
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise _Limit("time", f"deadline reached after {self.nodes} nodes")
+
+    def satisfied_by(self, initial: frozenset[int]) -> tuple[_World, frozenset[_World]] | None:
+        """A cached model of a superset of `initial`: it satisfies `initial` too."""
+        found = self.sat.get(initial)
+        if found is not None or not initial:
+            return found
+        lists = [self.sat_index.get(k, ()) for k in initial]
+        for key in min(lists, key=len):
+            if initial <= key:
+                return self.sat[key]
+        return None
+
+    def remember_model(self, key: Core, model: _World) -> tuple[_World, frozenset[_World]]:
+        found = (model, frozenset())
+        self.sat[key] = found
+        for k in key:
+            self.sat_index.setdefault(k, []).append(key)
+        return found
 
     def cached_core(self, initial: set[int]) -> Core | None:
         for fid in initial:
@@ -529,16 +548,16 @@ class _Branch:
         if kind == S_DIA:
             initial.add(content)
         key = frozenset(initial)
-        found = shared.sat.get(key)
+        found = shared.satisfied_by(key)
         core = None if found is not None else shared.cached_core(initial)
         if found is None and core is None:
             outcome = self.solve_alone(initial)
-            if isinstance(outcome, tuple):
-                found = outcome
-                if not outcome[1]:
-                    shared.sat[key] = outcome
-            else:
+            if isinstance(outcome, frozenset):
                 core = outcome
+            elif outcome[1]:
+                found = outcome  # loops back to an ancestor: valid on this path only
+            else:
+                found = shared.remember_model(key, outcome[0])
         if found is not None:
             self.models.append(found)
             return
