@@ -24,7 +24,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ServerConfig:
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # the image sets PXL_SERVER_HOST=0.0.0.0
     port: int = 8088
     pool_size: int = 5
     cache_ttl_s: float = 300.0

@@ -20,6 +20,7 @@ def test_defaults_are_the_design_defaults():
     assert config.log_level == "INFO" and config.max_request_size == 1_048_576
     assert config.connection_timeout_s == 60.0 and config.enable_hmac_auth is False
     assert config.expected_kernel_hash is None
+    assert config.host == "127.0.0.1"  # open to the network only when asked (the image asks)
 
 
 def test_environment_is_read(tmp_path):
