@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from oracle import MAX_KEYS, is_valid, keys_of
 from pxl_prover import certificate as cert
+from pxl_prover.certificate import THEOREM, render
 from pxl_prover.evaluator import check_frame, confirm
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Implies, Not, Or
 from pxl_prover.logics import LOGICS, get_logic
@@ -166,3 +167,38 @@ def test_lwb_first_formulas_get_the_expected_verdict(relpath: str) -> None:
         assert isinstance(result, Proof) is expected, (relpath, n)
         if isinstance(result, Refutation):
             assert confirm(result.model, goal, get_logic(logic))
+
+
+# -- Coq: the kernel's checker, not only the replay, accepts what the search produces --
+
+
+@pytest.mark.parametrize(("goal", "logic"), [(g, lg) for g, lg, valid in TEXTBOOK if valid])
+def test_coq_accepts_the_textbook_proofs(goal: str, logic: str, coq_session) -> None:
+    formula = parse(goal)
+    result = search(formula, get_logic(logic))
+    assert isinstance(result, Proof)
+    checked = coq_session.check(render(formula, get_logic(logic), result.tree), THEOREM, 60)
+    assert checked.accepted, checked.message
+
+
+@pytest.mark.parametrize("logic", ALL_LOGICS)
+@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=formulas(max_leaves=8))
+def test_coq_accepts_random_proofs(logic: str, goal: Formula, coq_session) -> None:
+    result = search(goal, get_logic(logic))
+    if isinstance(result, Proof):
+        source = render(goal, get_logic(logic), result.tree)
+        checked = coq_session.check(source, THEOREM, 60)
+        assert checked.accepted, checked.message
+
+
+@pytest.mark.skipif(not LWB.is_dir(), reason="LWB benchmark files not present")
+@pytest.mark.parametrize("relpath", [p for p in LWB_FILES if p.endswith("_p.txt")])
+def test_coq_accepts_lwb_proofs(relpath: str, coq_session) -> None:
+    logic = get_logic({"k": "K", "kt": "T", "s4": "S4"}[relpath.split("/")[0]])
+    for n in (1, 2, 3):
+        goal = parse(_lwb_formula(relpath, n))
+        result = search(goal, logic, deadline=time.monotonic() + 60)
+        assert isinstance(result, Proof), (relpath, n, result)
+        checked = coq_session.check(render(goal, logic, result.tree), THEOREM, 120)
+        assert checked.accepted, (relpath, n, checked.message)
