@@ -161,6 +161,7 @@ class _World:
 
     atoms: tuple[str, ...] = ()
     succ: list[_World] = field(default_factory=list)
+    formulas: frozenset[int] = frozenset()  # its saturated set: equal sets can merge
 
 
 class _Open(Exception):
@@ -613,6 +614,7 @@ class _Branch:
         fs, me = self.fs, self.me
         me.atoms = tuple(sorted(fs.name[f] for f in self.ents[self.root] if fs.kind[f] == ATOM))
         me.succ = [model for model, _ in self.models]
+        me.formulas = frozenset(self.ents[self.root]) | self.box_fids()
         external = frozenset().union(*(ext for _, ext in self.models)) - {me}
         return _Open(me, external)
 
@@ -742,19 +744,23 @@ class _Branch:
         return Countermodel(all_names, relation, valuation, names[ROOT_LABEL])
 
 
-def _transitive_closure(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def _transitive_closure(edges: set[tuple[str, str]], cap: int) -> set[tuple[str, str]] | None:
+    """The transitive closure, or None as soon as it has more than `cap` pairs."""
     succ: dict[str, set[str]] = {}
     for u, v in edges:
         succ.setdefault(u, set()).add(v)
-    closed: set[tuple[int, int]] = set()
+    closed: set[tuple[str, str]] = set()
     for u in succ:
-        seen, todo = set(), [u]
+        seen: set[str] = set()
+        todo = [u]
         while todo:
             for v in succ.get(todo.pop(), ()):
                 if v not in seen:
                     seen.add(v)
                     todo.append(v)
         closed.update((u, v) for v in seen)
+        if len(closed) > cap:
+            return None
     return closed
 
 
@@ -829,6 +835,7 @@ _STEP_RULES: dict[int, Any] = {
 # Entry point.
 
 _STACK_BYTES = 512 * 1024 * 1024
+MAX_MODEL_PAIRS = 200_000  # a bigger countermodel costs more to confirm than it is worth
 _RECURSION_LIMIT = 1_000_000
 
 
@@ -877,34 +884,49 @@ def _search(goal: Formula, logic: Logic, deadline: float | None, budget: int | N
         model = found.model
         if isinstance(model, _World):
             model = _tree_countermodel(model, logic)
+        if model is None:
+            return Unknown("nodes", f"countermodel over {MAX_MODEL_PAIRS} relation pairs")
+        if deadline is not None and time.monotonic() > deadline:
+            return Unknown("time", "deadline reached while building the countermodel")
         if not confirm(model, goal, logic):
             raise SearchBug(f"{logic.name}: countermodel not confirmed: {model}") from None
         return Refutation(model)
     return Proof(_emit(proof))
 
 
-def _tree_countermodel(root: _World, logic: Logic) -> Countermodel:
-    """Name the worlds of a K/T/D model DAG; add the frame's reflexive or serial loops."""
-    names: dict[int, str] = {}
-    order: list[_World] = []
+def _tree_countermodel(root: _World, logic: Logic) -> Countermodel | None:
+    """Name the worlds of a tree-mode model graph, add the frame's loops and, in S4, the
+    transitive closure (None if that is too big to be worth checking). Worlds with equal
+    saturated sets are merged: what a world must satisfy depends on its set only, so one
+    world can serve for all of them."""
+    names: dict[frozenset[int], str] = {}
+    atoms: dict[str, tuple[str, ...]] = {}
+    succ: dict[str, set[str]] = {}
+    seen: set[int] = set()
+    worlds: list[_World] = []
     todo = [root]
     while todo:
         w = todo.pop()
-        if id(w) in names:
+        if id(w) in seen:
             continue
-        names[id(w)] = f"w{len(order)}"
-        order.append(w)
+        seen.add(id(w))
+        worlds.append(w)
+        if w.formulas not in names:
+            name = names[w.formulas] = f"w{len(names)}"
+            atoms[name], succ[name] = w.atoms, set()
         todo.extend(reversed(w.succ))
+    for w in worlds:
+        succ[names[w.formulas]].update(names[v.formulas] for v in w.succ)
     relation: set[tuple[str, str]] = set()
-    for w in order:
-        relation.update((names[id(w)], names[id(v)]) for v in w.succ)
-        if logic.reflexive or (logic.serial and not w.succ):
-            relation.add((names[id(w)], names[id(w)]))
+    for name, targets in succ.items():
+        relation.update((name, v) for v in targets)
+        if logic.reflexive or (logic.serial and not targets):
+            relation.add((name, name))
     if logic.transitive:
-        relation = _transitive_closure(relation)
-    return Countermodel(
-        tuple(names[id(w)] for w in order),
-        tuple(sorted(relation)),
-        {names[id(w)]: w.atoms for w in order},
-        names[id(root)],
-    )
+        closed = _transitive_closure(relation, MAX_MODEL_PAIRS)
+        if closed is None:
+            return None
+        relation = closed
+    if len(relation) > MAX_MODEL_PAIRS:
+        return None
+    return Countermodel(tuple(atoms), tuple(sorted(relation)), atoms, names[root.formulas])
