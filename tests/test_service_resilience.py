@@ -104,8 +104,7 @@ def test_coq_killed_mid_request_is_retried_and_the_pool_heals(server):
     )
     restarts_before = pool.restarts
     worker.start()
-    wait_for(lambda: pool.pids(busy_only=True))
-    time.sleep(0.3)  # the search is done in milliseconds; Coq is now checking
+    wait_for(lambda: pool.pids(busy_only=True), timeout=60)  # busy: Coq is checking
     victim = pool.pids(busy_only=True)[0]
     os.kill(victim, signal.SIGKILL)
     worker.join(120)
