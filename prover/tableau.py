@@ -76,6 +76,7 @@ class _Formulas:
         self.b: list[int] = []
         self.name: list[str] = []
         self.comp: list[int] = []  # literal -> id of its complement (-1 if absent)
+        self.in_or: dict[int, list[int]] = {}  # literal -> disjunctions it is a disjunct of
         self._table: dict[tuple[Any, ...], int] = {}
 
     def _make(self, key: tuple[Any, ...]) -> int:
@@ -93,6 +94,10 @@ class _Formulas:
                 other = self._table.get((NATOM if kind == ATOM else ATOM, -1, -1, name))
                 if other is not None:
                     self.comp[fid], self.comp[other] = other, fid
+            elif kind == OR:
+                for side in (a, b):
+                    if self.kind[side] in (ATOM, NATOM):
+                        self.in_or.setdefault(side, []).append(fid)
         return fid
 
     def intern(self, root: Formula) -> int:
@@ -285,6 +290,8 @@ class _Branch:
         self.ors: list[tuple[int, int, int]] = []
         self.dias: list[tuple[int, int, int]] = []
         self.or_ptr = 0
+        self.units: list[tuple[int, int, int]] = []  # disjunctions with a refuted side
+        self.unit_ptr = 0
         self.dia_ptr = 0
         self.worlds: list[int] = [root]
         self.parent: dict[int, int] = {}
@@ -320,6 +327,8 @@ class _Branch:
             self.or_ptr,
             self.dia_ptr,
             len(self.models),
+            len(self.units),
+            self.unit_ptr,
         )
 
     def undo(self, m: tuple[int, ...]) -> None:
@@ -337,6 +346,8 @@ class _Branch:
         self.or_ptr = m[5]
         self.dia_ptr = m[6]
         del self.models[m[7] :]
+        del self.units[m[8] :]
+        self.unit_ptr = m[9]
         self.queue.clear()
         self.clash = None
 
@@ -352,12 +363,17 @@ class _Branch:
             return
         ents[fid] = eid
         self.trail.append((ents, fid))
-        kind = self.fs.kind[fid]
+        fs = self.fs
+        kind = fs.kind[fid]
         if kind in (ATOM, NATOM):
-            other = ents.get(self.fs.comp[fid], -1) if self.fs.comp[fid] >= 0 else -1
+            comp = fs.comp[fid]
+            other = ents.get(comp, -1) if comp >= 0 else -1
             if other >= 0 and self.clash is None:
                 pair = (eid, other) if kind == ATOM else (other, eid)
                 self.clash = ((P_CLOSE, *pair), set(pair))
+            for disjunction in fs.in_or.get(comp, ()):
+                if disjunction in ents:
+                    self.units.append((x, disjunction, ents[disjunction]))
         elif kind == BOT:
             if self.clash is None:
                 self.clash = ((P_BOT, eid), {eid})
@@ -365,6 +381,8 @@ class _Branch:
             self.queue.append((x, fid, eid))
         elif kind == OR:
             self.ors.append((x, fid, eid))
+            if self.contradicted(x, fs.a[fid]) or self.contradicted(x, fs.b[fid]):
+                self.units.append((x, fid, eid))
         elif kind == DIA:
             self.dias.append((x, fid, eid))
 
@@ -411,26 +429,25 @@ class _Branch:
         return kind in (ATOM, NATOM) and self.fs.comp[fid] in self.ents[x]
 
     def pick_or(self) -> tuple[int, int, int] | None:
-        fs, ors = self.fs, self.ors
+        """The next disjunction to split: one with a refuted side if any (that side
+        closes at once, so this is unit propagation), else the oldest open one."""
+        fs, ents_of = self.fs, self.ents
+        units = self.units
+        while self.unit_ptr < len(units):
+            x, fid, e = units[self.unit_ptr]
+            self.unit_ptr += 1
+            ents = ents_of[x]
+            if fs.a[fid] not in ents and fs.b[fid] not in ents:
+                return x, fid, e
+        ors = self.ors
         while self.or_ptr < len(ors):
-            x, fid, _ = ors[self.or_ptr]
-            ents = self.ents[x]
+            x, fid, e = ors[self.or_ptr]
+            ents = ents_of[x]
             if fs.a[fid] in ents or fs.b[fid] in ents:
                 self.or_ptr += 1
             else:
-                break
-        first = None
-        for i in range(self.or_ptr, len(ors)):
-            x, fid, e = ors[i]
-            ents = self.ents[x]
-            left, right = fs.a[fid], fs.b[fid]
-            if left in ents or right in ents:
-                continue
-            if self.contradicted(x, left) or self.contradicted(x, right):
-                return ors[i]
-            if first is None:
-                first = ors[i]
-        return first
+                return x, fid, e
+        return None
 
     # -- the relation in global mode (B, S5, KD45) --------------------------------------
 
