@@ -6,13 +6,20 @@ a countermodel off it (a `Refutation`, which the independent evaluator must conf
 before it is returned), or stops at a time or node limit (`Unknown`).
 
 How the search works, and why:
-  * One branch holds worlds (labels) with their formula sets. Rules are applied in a
-    fixed order: conjunctions, boxes and literals at once; then disjunctions (depth
-    first, preferring one whose disjunct is already contradicted); then diamonds;
-    then seriality. Each logic only changes which worlds a box reaches, which
-    relation steps justify that (Refl/Sym/Trans/Eucl), and when a diamond is already
-    fulfilled (T, B: by its own world; S4: by an ancestor with the same boxes, the
-    loop check; S5, KD45: by any world of the cluster).
+  * A branch holds worlds (labels) with their formula sets. Rules run in a fixed
+    order: conjunctions, boxes and literals at once; then disjunctions (first one
+    whose side is already refuted, i.e. unit propagation); then diamonds; then
+    seriality. Each logic changes which worlds a box reaches, which frame steps
+    (Refl/Sym/Trans/Eucl) justify that, and when a diamond is already fulfilled.
+  * K, T, D, S4 ("tree mode"): nothing at a successor changes its predecessor, so
+    each successor's set is decided by a branch of its own and the verdict cached by
+    set: unsatisfiable cores with their proofs (reused under a renaming of their free
+    items, `P_ALIAS`), satisfiable sets with their models (also for supersets). S4
+    passes boxes down as handles (entry + a relation built by Trans) and lets a
+    diamond loop back to an ancestor with the same boxes that satisfies it.
+  * B, S5, KD45 ("global mode"): boxes reach back (Sym, Eucl), so one branch holds
+    all worlds; S5/KD45 worlds form one cluster, a diamond already witnessed in it
+    needs no new world, and a B world's depth is bounded by the modal depth.
   * Every step records the items (entries, relations, labels) it used and produced.
     A closed branch reports the items its closure depends on; a disjunction whose
     chosen side was not used is skipped entirely (dependency-directed backjumping),
