@@ -95,29 +95,34 @@ def test_many_concurrent_clients_all_answered_correctly(server):
         check_answer(response.json(), goal, logic, verdict)
 
 
-def test_coq_killed_mid_request_is_retried_and_the_pool_heals(server):
-    pool = server.service.pool
-    goal = pigeonhole(4)  # its certificate takes Coq seconds to check
-    box: dict = {}
-    worker = threading.Thread(
-        target=lambda: box.update(response=server.post("/prove", {"goal": goal, "logic": "K"}))
-    )
-    restarts_before = pool.restarts
-    worker.start()
-    wait_for(lambda: pool.pids(busy_only=True), timeout=60)  # busy: Coq is checking
-    victim = pool.pids(busy_only=True)[0]
-    os.kill(victim, signal.SIGKILL)
-    worker.join(120)
-    response = box["response"]
-    assert_matches_openapi("POST", "/prove", response)
-    if response.status_code == 200:
-        check_answer(response.json(), goal, "K", "proved")
-    else:
-        assert response.status_code == 503 and "Retry-After" in response.headers
-    assert pool.restarts > restarts_before
-    wait_for(lambda: pool.stats()["active_sessions"] == 2 and victim not in pool.pids())
-    check_answer(server.post("/prove", {"goal": "BOX(K1 -> K1)", "logic": "K"}).json(),
-                 "BOX(K1 -> K1)", "K", "proved")  # fmt: skip
+def test_coq_killed_mid_request_is_retried_and_the_pool_heals():
+    running = RunningServer(pool_size="2", cache_size="0")  # every request reaches Coq
+    try:
+        pool = running.service.pool
+        goal = pigeonhole(4)  # its certificate takes Coq a while to check
+        body = {"goal": goal, "logic": "K", "timeout_ms": 60_000}
+        check_answer(running.post("/prove", body).json(), goal, "K", "proved")
+        box: dict = {}
+        worker = threading.Thread(target=lambda: box.update(response=running.post("/prove", body)))
+        restarts_before = pool.restarts
+        worker.start()
+        wait_for(lambda: pool.pids(busy_only=True) or not worker.is_alive(), timeout=60)
+        busy = pool.pids(busy_only=True)
+        assert busy, "the check finished before it could be interrupted"
+        os.kill(busy[0], signal.SIGKILL)
+        worker.join(120)
+        response = box["response"]
+        assert_matches_openapi("POST", "/prove", response)
+        if response.status_code == 200:
+            check_answer(response.json(), goal, "K", "proved")
+        else:
+            assert response.status_code == 503 and "Retry-After" in response.headers
+        assert pool.restarts > restarts_before
+        wait_for(lambda: pool.stats()["active_sessions"] == 2 and busy[0] not in pool.pids())
+        healed = running.post("/prove", {"goal": "BOX(K1 -> K1)", "logic": "K"}).json()
+        check_answer(healed, "BOX(K1 -> K1)", "K", "proved")
+    finally:
+        running.stop()
 
 
 def test_killing_coq_under_load_never_gives_a_wrong_answer_or_a_500(server):
