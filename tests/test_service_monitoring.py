@@ -67,3 +67,14 @@ def test_image_runs_the_readme_setup_script_as_a_non_root_user():
     assert re.search(r"^USER 10001", dockerfile, re.M)
     assert re.search(r"^HEALTHCHECK .*\n.*/health", dockerfile, re.M)
     assert "PXL_CACHE_DIR=/var/cache/pxl" in dockerfile
+
+
+def test_compose_provisions_grafana_with_the_dashboard_on_the_compose_prometheus():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    mounts = compose["services"]["grafana"]["volumes"]
+    for mount in mounts:
+        assert (ROOT / mount.split(":")[0]).is_file(), mount
+    assert any(m.startswith("./monitoring/grafana-dashboard.json:") for m in mounts)
+    sources = yaml.safe_load((ROOT / "monitoring" / "grafana" / "datasources.yml").read_text())
+    assert sources["datasources"][0]["url"] == "http://prometheus:9090"
+    assert "9090:9090" in compose["services"]["prometheus"]["ports"]
