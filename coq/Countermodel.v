@@ -20,152 +20,163 @@ Arguments T (_ _)%N.
 Record fmodel : Set := mkfmodel { fm_size : N; fm_edges : list edge_fact; fm_atoms : list atom_fact }.
 Arguments mkfmodel _%N (_ _)%list.
 
-Definition size (m : fmodel) : nat := N.to_nat (fm_size m).
-Definition worlds (m : fmodel) : list nat := seq 0 (size m).
-Definition edges (m : fmodel) : list (nat * nat) :=
-  map (fun e => match e with E u v => (N.to_nat u, N.to_nat v) end) (fm_edges m).
+(** The model as the checker computes with it: for each world, its successors and
+    its true atoms, tabulated once. The Kripke model below is built from this
+    view, so soundness needs nothing about how the view was computed. *)
+Record view : Set := mkview { vsize : nat; vsucc : list (list nat); vatoms : list (list N) }.
 
-Definition edgeb (m : fmodel) (w v : nat) : bool :=
-  existsb (fun e => Nat.eqb (fst e) w && Nat.eqb (snd e) v) (edges m).
-Definition atomb (m : fmodel) (w : nat) (p : N) : bool :=
-  existsb (fun f => match f with T u q => Nat.eqb (N.to_nat u) w && N.eqb q p end) (fm_atoms m).
-Definition succs (m : fmodel) (w : nat) : list nat :=
-  map snd (filter (fun e => Nat.eqb (fst e) w) (edges m)).
+Definition worlds_of (n : nat) : list nat := seq 0 n.
 
-(** Truth of a formula as a function of the world; modal subformulas tabulate
-    their argument over all worlds once. *)
-Fixpoint ev (m : fmodel) (a : form) : nat -> bool :=
+Definition view_of (m : fmodel) : view :=
+  let n := N.to_nat (fm_size m) in
+  let es := map (fun e => match e with E u v => (N.to_nat u, N.to_nat v) end) (fm_edges m) in
+  let ts := map (fun f => match f with T w p => (N.to_nat w, p) end) (fm_atoms m) in
+  mkview n
+    (map (fun w => map snd (filter (fun e => Nat.eqb (fst e) w) es)) (worlds_of n))
+    (map (fun w => map snd (filter (fun t => Nat.eqb (fst t) w) ts)) (worlds_of n)).
+
+Definition succ (V : view) (w : nat) : list nat := nth w (vsucc V) [].
+Definition adj (V : view) (w v : nat) : bool := existsb (Nat.eqb v) (succ V w).
+Definition holds (V : view) (w : nat) (p : N) : bool := existsb (N.eqb p) (nth w (vatoms V) []).
+
+(** Truth of a formula at every world, as a table indexed by world: each
+    subformula is tabulated once, so checking stays polynomial in the sizes of
+    goal and model. *)
+Definition tabulate (V : view) (f : nat -> bool) : list bool := map f (worlds_of (vsize V)).
+
+Fixpoint ev (V : view) (a : form) : list bool :=
   match a with
-  | Var p => fun w => atomb m w p
-  | FTop => fun _ => true
-  | FBot => fun _ => false
-  | Neg b => let f := ev m b in fun w => negb (f w)
-  | Conj b c => let f := ev m b in let g := ev m c in fun w => f w && g w
-  | Disj b c => let f := ev m b in let g := ev m c in fun w => f w || g w
-  | Impl b c => let f := ev m b in let g := ev m c in fun w => negb (f w) || g w
-  | Equiv b c => let f := ev m b in let g := ev m c in fun w => Bool.eqb (f w) (g w)
+  | Var p => tabulate V (fun w => holds V w p)
+  | FTop => tabulate V (fun _ => true)
+  | FBot => tabulate V (fun _ => false)
+  | Neg b => let t := ev V b in tabulate V (fun w => negb (nth w t false))
+  | Conj b c =>
+      let t := ev V b in let u := ev V c in
+      tabulate V (fun w => nth w t false && nth w u false)
+  | Disj b c =>
+      let t := ev V b in let u := ev V c in
+      tabulate V (fun w => nth w t false || nth w u false)
+  | Impl b c =>
+      let t := ev V b in let u := ev V c in
+      tabulate V (fun w => negb (nth w t false) || nth w u false)
+  | Equiv b c =>
+      let t := ev V b in let u := ev V c in
+      tabulate V (fun w => Bool.eqb (nth w t false) (nth w u false))
   | Box b =>
-      let t := map (ev m b) (worlds m) in
-      fun w => forallb (fun v => nth v t false) (succs m w)
+      let t := ev V b in tabulate V (fun w => forallb (fun v => nth v t false) (succ V w))
   | Dia b =>
-      let t := map (ev m b) (worlds m) in
-      fun w => existsb (fun v => nth v t false) (succs m w)
+      let t := ev V b in tabulate V (fun w => existsb (fun v => nth v t false) (succ V w))
   end.
 
-Definition wfb (m : fmodel) : bool :=
-  forallb (fun e => Nat.ltb (fst e) (size m) && Nat.ltb (snd e) (size m)) (edges m).
+(** Every successor is a world. *)
+Definition wfb (V : view) : bool :=
+  forallb (fun w => forallb (fun v => Nat.ltb v (vsize V)) (succ V w)) (worlds_of (vsize V)).
 
-Definition frameb (L : flags) (m : fmodel) : bool :=
-  (negb (f_refl L) || forallb (fun w => edgeb m w w) (worlds m)) &&
-  (negb (f_sym L) || forallb (fun e => edgeb m (snd e) (fst e)) (edges m)) &&
-  (negb (f_trans L) || forallb (fun e1 => forallb (fun e2 =>
-      negb (Nat.eqb (snd e1) (fst e2)) || edgeb m (fst e1) (snd e2)) (edges m)) (edges m)) &&
-  (negb (f_eucl L) || forallb (fun e1 => forallb (fun e2 =>
-      negb (Nat.eqb (fst e1) (fst e2)) || edgeb m (snd e1) (snd e2)) (edges m)) (edges m)) &&
-  (negb (f_serial L) || forallb (fun w => negb (match succs m w with [] => true | _ => false end))
-      (worlds m)).
+(** The frame conditions the logic's rules need; each is computed only if needed. *)
+Definition frameb (L : flags) (V : view) : bool :=
+  let ws := worlds_of (vsize V) in
+  (if f_refl L then forallb (fun w => adj V w w) ws else true) &&
+  (if f_sym L then forallb (fun w => forallb (fun v => adj V v w) (succ V w)) ws else true) &&
+  (if f_trans L then
+     forallb (fun w => forallb (fun v => forallb (fun u => adj V w u) (succ V v)) (succ V w)) ws
+   else true) &&
+  (if f_eucl L then
+     forallb (fun w => forallb (fun v => forallb (fun u => adj V v u) (succ V w)) (succ V w)) ws
+   else true) &&
+  (if f_serial L then
+     forallb (fun w => match succ V w with [] => false | _ => true end) ws
+   else true).
 
-(** The whole check: a well-formed model of the logic's frames whose world [w]
-    falsifies the goal. *)
+(** The whole check: the view of [m] is a model of the logic's frames whose world
+    [w] falsifies the goal. *)
 Definition refutes (L : flags) (a : form) (m : fmodel) (w : N) : bool :=
-  wfb m && frameb L m && Nat.ltb (N.to_nat w) (size m) && negb (ev m a (N.to_nat w)).
+  let V := view_of m in
+  wfb V && frameb L V && Nat.ltb (N.to_nat w) (vsize V) &&
+  negb (nth (N.to_nat w) (ev V a) false).
 
-(** The Kripke model a finite model denotes. *)
-Definition fworld (m : fmodel) : Type := { w : nat | w < size m }.
-Definition fframe (m : fmodel) : frame :=
-  {| world := fworld m; rel := fun x y => edgeb m (proj1_sig x) (proj1_sig y) = true |}.
-Definition fkripke (m : fmodel) : model :=
-  {| frm := fframe m; val := fun x p => atomb m (proj1_sig x) p = true |}.
+(** The Kripke model a view denotes. *)
+Definition fworld (V : view) : Type := { w : nat | w < vsize V }.
+Definition fframe (V : view) : frame :=
+  {| world := fworld V; rel := fun x y => adj V (proj1_sig x) (proj1_sig y) = true |}.
+Definition fkripke (V : view) : model :=
+  {| frm := fframe V; val := fun x p => holds V (proj1_sig x) p = true |}.
 
-Lemma edgeb_In : forall m w v, edgeb m w v = true <-> In (w, v) (edges m).
+Lemma adj_In : forall V w v, adj V w v = true <-> In v (succ V w).
 Proof.
-  intros m w v. unfold edgeb. rewrite existsb_exists. split.
-  - intros [[x y] [Hin Heq]]. apply andb_prop in Heq as [H1 H2].
-    apply Nat.eqb_eq in H1. apply Nat.eqb_eq in H2. simpl in *. subst. exact Hin.
-  - intro Hin. exists (w, v). split; [exact Hin |]. simpl. rewrite !Nat.eqb_refl. reflexivity.
+  intros V w v. unfold adj. rewrite existsb_exists. split.
+  - intros [x [Hin Heq]]. apply Nat.eqb_eq in Heq. subst. exact Hin.
+  - intro Hin. exists v. split; [exact Hin | apply Nat.eqb_refl].
 Qed.
 
-Lemma succs_In : forall m w v, In v (succs m w) <-> edgeb m w v = true.
+Lemma in_worlds : forall n w, w < n -> In w (worlds_of n).
+Proof. intros n w Hw. unfold worlds_of. apply in_seq. lia. Qed.
+
+Lemma wfb_succ : forall V w v, wfb V = true -> w < vsize V -> In v (succ V w) -> v < vsize V.
 Proof.
-  intros m w v. rewrite edgeb_In. unfold succs. rewrite in_map_iff. split.
-  - intros [[x y] [Hy Hin]]. apply filter_In in Hin as [Hin Hx].
-    apply Nat.eqb_eq in Hx. simpl in *. subst. exact Hin.
-  - intro Hin. exists (w, v). split; [reflexivity |]. apply filter_In. simpl.
-    split; [exact Hin | apply Nat.eqb_refl].
+  intros V w v Hwf Hw Hin. unfold wfb in Hwf. rewrite forallb_forall in Hwf.
+  specialize (Hwf w (in_worlds _ _ Hw)). rewrite forallb_forall in Hwf.
+  apply Nat.ltb_lt. exact (Hwf v Hin).
 Qed.
 
-Lemma wfb_edge : forall m w v, wfb m = true -> edgeb m w v = true -> w < size m /\ v < size m.
+Lemma table_nth : forall V (f : nat -> bool) v, v < vsize V -> nth v (tabulate V f) false = f v.
 Proof.
-  intros m w v Hwf He. apply edgeb_In in He. unfold wfb in Hwf.
-  rewrite forallb_forall in Hwf. apply Hwf in He. simpl in He.
-  apply andb_prop in He as [H1 H2]. apply Nat.ltb_lt in H1. apply Nat.ltb_lt in H2. lia.
-Qed.
-
-Lemma table_nth : forall m (f : nat -> bool) v, v < size m -> nth v (map f (worlds m)) false = f v.
-Proof.
-  intros m f v Hv. unfold worlds.
+  intros V f v Hv. unfold tabulate, worlds_of.
   rewrite nth_indep with (d' := f 0) by (rewrite map_length, seq_length; exact Hv).
   rewrite map_nth, seq_nth by exact Hv. reflexivity.
 Qed.
 
-(** [ev] computes [forces] at every world of a well-formed model. *)
-Lemma ev_correct : forall m a (x : fworld m), wfb m = true ->
-  (ev m a (proj1_sig x) = true <-> forces (fkripke m) x a).
+(** [ev] computes [forces] at every world of a well-formed view. *)
+Lemma ev_correct : forall V a (x : fworld V), wfb V = true ->
+  (nth (proj1_sig x) (ev V a) false = true <-> forces (fkripke V) x a).
 Proof.
-  intros m a. induction a; intros [w Hw] Hwf; simpl in *.
+  intros V a. induction a; intros [w Hw] Hwf; simpl in *; rewrite table_nth by exact Hw.
   - tauto.
   - tauto.
   - split; [discriminate | contradiction].
-  - rewrite negb_true_iff, <- (IHa (exist _ w Hw) Hwf). simpl. destruct (ev m a w); split;
-      congruence.
+  - rewrite negb_true_iff, <- (IHa (exist _ w Hw) Hwf). simpl.
+    destruct (nth w (ev V a) false); split; congruence.
   - rewrite andb_true_iff, (IHa1 (exist _ w Hw) Hwf), (IHa2 (exist _ w Hw) Hwf). tauto.
   - rewrite orb_true_iff, (IHa1 (exist _ w Hw) Hwf), (IHa2 (exist _ w Hw) Hwf). tauto.
   - rewrite orb_true_iff, negb_true_iff, <- (IHa1 (exist _ w Hw) Hwf),
       <- (IHa2 (exist _ w Hw) Hwf). simpl.
-    destruct (ev m a1 w), (ev m a2 w); split; intuition congruence.
+    destruct (nth w (ev V a1) false), (nth w (ev V a2) false); split; intuition congruence.
   - rewrite <- (IHa1 (exist _ w Hw) Hwf), <- (IHa2 (exist _ w Hw) Hwf). simpl.
-    destruct (ev m a1 w), (ev m a2 w); simpl; split; intuition congruence.
+    destruct (nth w (ev V a1) false), (nth w (ev V a2) false); simpl; split;
+      intuition congruence.
   - rewrite forallb_forall. split.
     + intros H [v Hv] Hr. simpl in Hr. apply (IHa (exist _ v Hv) Hwf). simpl.
-      rewrite <- (table_nth m (ev m a) v Hv). apply H. apply succs_In. exact Hr.
-    + intros H v Hin. apply succs_In in Hin.
-      destruct (wfb_edge m w v Hwf Hin) as [_ Hv].
-      rewrite (table_nth m (ev m a) v Hv).
-      apply (IHa (exist _ v Hv) Hwf). apply (H (exist _ v Hv)). exact Hin.
+      apply H. apply adj_In. exact Hr.
+    + intros H v Hin. pose proof (wfb_succ V w v Hwf Hw Hin) as Hv.
+      apply (IHa (exist _ v Hv) Hwf). apply (H (exist _ v Hv)). apply adj_In. exact Hin.
   - rewrite existsb_exists. split.
-    + intros [v [Hin Ht]]. apply succs_In in Hin.
-      destruct (wfb_edge m w v Hwf Hin) as [_ Hv].
-      rewrite (table_nth m (ev m a) v Hv) in Ht.
-      exists (exist _ v Hv). split; [exact Hin |]. apply (IHa (exist _ v Hv) Hwf). exact Ht.
-    + intros [[v Hv] [Hr Ht]]. exists v. split; [apply succs_In; exact Hr |].
-      rewrite (table_nth m (ev m a) v Hv). apply (IHa (exist _ v Hv) Hwf). exact Ht.
+    + intros [v [Hin Ht]]. pose proof (wfb_succ V w v Hwf Hw Hin) as Hv.
+      exists (exist _ v Hv). split; [apply adj_In; exact Hin |].
+      apply (IHa (exist _ v Hv) Hwf). exact Ht.
+    + intros [[v Hv] [Hr Ht]]. exists v. split; [apply adj_In; exact Hr |].
+      apply (IHa (exist _ v Hv) Hwf). exact Ht.
 Qed.
 
-(** A model that passes [frameb] has the logic's frame properties. *)
-Lemma frameb_ok : forall L m, wfb m = true -> frameb L m = true -> frame_ok L (fframe m).
+Lemma forallb_at : forall (f : nat -> bool) l x, forallb f l = true -> In x l -> f x = true.
+Proof. intros f l x H Hin. rewrite forallb_forall in H. exact (H x Hin). Qed.
+
+(** A well-formed view that passes [frameb] has the logic's frame properties. *)
+Lemma frameb_ok : forall L V, wfb V = true -> frameb L V = true -> frame_ok L (fframe V).
 Proof.
-  intros L m Hwf Hf. unfold frameb in Hf.
-  repeat rewrite andb_true_iff in Hf.
+  intros L V Hwf Hf. unfold frameb in Hf. repeat rewrite andb_true_iff in Hf.
   destruct Hf as [[[[Hr Hs] Ht] He] Hd].
-  unfold frame_ok. repeat split; intro HL; rewrite HL in *; simpl in *.
-  - intros [w Hw]. simpl. rewrite forallb_forall in Hr. apply Hr.
-    unfold worlds. apply in_seq. lia.
-  - intros [w Hw] [v Hv] H. simpl in *. rewrite forallb_forall in Hs.
-    apply edgeb_In in H. exact (Hs _ H).
-  - intros [w Hw] [v Hv] [u Hu] H1 H2. simpl in *. rewrite forallb_forall in Ht.
-    apply edgeb_In in H1. apply edgeb_In in H2.
-    specialize (Ht _ H1). rewrite forallb_forall in Ht. specialize (Ht _ H2).
-    simpl in Ht. rewrite Nat.eqb_refl in Ht. exact Ht.
-  - intros [w Hw] [v Hv] [u Hu] H1 H2. simpl in *. rewrite forallb_forall in He.
-    apply edgeb_In in H1. apply edgeb_In in H2.
-    specialize (He _ H1). rewrite forallb_forall in He. specialize (He _ H2).
-    simpl in He. rewrite Nat.eqb_refl in He. exact He.
-  - intros [w Hw]. rewrite forallb_forall in Hd.
-    assert (Hin : In w (worlds m)) by (unfold worlds; apply in_seq; lia).
-    specialize (Hd _ Hin). destruct (succs m w) as [| v rest] eqn:Es; [discriminate |].
-    assert (Hv : In v (succs m w)) by (rewrite Es; left; reflexivity).
-    apply succs_In in Hv. destruct (wfb_edge m w v Hwf Hv) as [_ Hvs].
-    exists (exist _ v Hvs). exact Hv.
+  unfold frame_ok. repeat split; intro HL; rewrite HL in *.
+  - intros [w Hw]. simpl. exact (forallb_at _ _ w Hr (in_worlds _ _ Hw)).
+  - intros [w Hw] [v Hv] H. simpl in *. apply adj_In in H.
+    exact (forallb_at _ _ v (forallb_at _ _ w Hs (in_worlds _ _ Hw)) H).
+  - intros [w Hw] [v Hv] [u Hu] H1 H2. simpl in *. apply adj_In in H1. apply adj_In in H2.
+    exact (forallb_at _ _ u (forallb_at _ _ v (forallb_at _ _ w Ht (in_worlds _ _ Hw)) H1) H2).
+  - intros [w Hw] [v Hv] [u Hu] H1 H2. simpl in *. apply adj_In in H1. apply adj_In in H2.
+    exact (forallb_at _ _ u (forallb_at _ _ v (forallb_at _ _ w He (in_worlds _ _ Hw)) H1) H2).
+  - intros [w Hw]. pose proof (forallb_at _ _ w Hd (in_worlds _ _ Hw)) as Hs'. simpl in Hs'.
+    destruct (succ V w) as [| v rest] eqn:Es; [discriminate |].
+    assert (Hin : In v (succ V w)) by (rewrite Es; left; reflexivity).
+    pose proof (wfb_succ V w v Hwf Hw Hin) as Hv.
+    exists (exist _ v Hv). simpl. apply adj_In. exact Hin.
 Qed.
 
 (** A successful check refutes the goal on the logic's frames. *)
@@ -175,9 +186,10 @@ Proof.
   intros L P a m w HP Hc Hvalid. unfold refutes in Hc.
   repeat rewrite andb_true_iff in Hc. destruct Hc as [[[Hwf Hf] Hw] Hn].
   apply Nat.ltb_lt in Hw. apply negb_true_iff in Hn.
-  pose (x := exist (fun v => v < size m) (N.to_nat w) Hw : fworld m).
-  assert (Hforces := Hvalid (fkripke m) (HP _ (frameb_ok L m Hwf Hf)) x).
-  apply (ev_correct m a x Hwf) in Hforces. simpl in Hforces. congruence.
+  assert (Hforces := Hvalid (fkripke (view_of m)) (HP _ (frameb_ok L _ Hwf Hf))
+    (exist (fun v => v < vsize (view_of m)) (N.to_nat w) Hw)).
+  apply (ev_correct (view_of m) a (exist _ (N.to_nat w) Hw) Hwf) in Hforces.
+  simpl in Hforces. congruence.
 Qed.
 
 Ltac frame_of := intros F HF; unfold frame_ok in HF; simpl in HF;
