@@ -43,6 +43,7 @@ class ServiceMetrics:
         self._pool_stats = pool_stats
         self._lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.goals = 0
         self.verified = 0
         self.cache_hits = 0
@@ -68,8 +69,16 @@ class ServiceMetrics:
     # --- updates ------------------------------------------------------------------------
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        key = (endpoint, method, status)
+        children = self._children.get(key)
+        if children is None:  # labels() is a locked lookup; this runs on every request
+            children = (
+                self.requests.labels(endpoint, method, str(status)),
+                self.latency.labels(endpoint),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         with self._lock:
             window = self._windows.setdefault(endpoint, deque(maxlen=WINDOW))
             window.append(seconds * 1000.0)
