@@ -187,6 +187,7 @@ class _Open(Exception):
 
 
 Core = frozenset[int]
+_SUPERSET_TRIES = 32
 _Handles = dict[int, tuple[int, int]]  # box fid -> (entry of the box, relation to here)
 
 
@@ -229,12 +230,19 @@ class _Shared:
                 raise _Limit("time", f"deadline reached after {self.nodes} nodes")
 
     def satisfied_by(self, initial: frozenset[int]) -> tuple[_World, frozenset[_World]] | None:
-        """A cached model of a superset of `initial`: it satisfies `initial` too."""
+        """A cached model of a superset of `initial`: it satisfies `initial` too. Only
+        the most recent candidates are tried: this is a shortcut, not a search."""
         found = self.sat.get(initial)
         if found is not None or not initial:
             return found
-        lists = [self.sat_index.get(k, ()) for k in initial]
-        for key in min(lists, key=len):
+        shortest: list[Core] = []
+        for k in initial:
+            keys = self.sat_index.get(k)
+            if not keys:
+                return None
+            if not shortest or len(keys) < len(shortest):
+                shortest = keys
+        for key in shortest[-_SUPERSET_TRIES:]:
             if initial <= key:
                 return self.sat[key]
         return None
