@@ -3,11 +3,12 @@
     .venv/bin/python bench/load.py --clients 8 --duration 10
 
 Starts, each as its own process on a free loopback port: a bare Flask app on waitress that
-echoes JSON (the ceiling: what this machine, this HTTP stack and this client can do; measured
-before and after the prover rows, the higher counts), then one prover at a time: HMAC off
-and on, cache on and off. N client threads with keep-alive
-connections then drive each for D seconds, and the table shows P50/P95/P99, requests/s,
-errors and each row's throughput as a fraction of the ceiling:
+echoes JSON (the ceiling: what this machine, this HTTP stack and this client can do), then
+one prover at a time: HMAC off and on, cache on and off. Each row alternates 2-second
+slices on the prover and on the echo, so a row and its ceiling see the same background
+load; "vs echo" is the row's throughput over its own interleaved echo's. N client threads
+with keep-alive connections drive each row for D seconds in all; the table shows
+P50/P95/P99, requests/s and errors:
 
   cached          goals answered from the cache (warmed first)
   uncached        the same small goals against a server with the cache off (PXL_CACHE_SIZE=0):
@@ -159,6 +160,13 @@ class Row:
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    ceiling: Row | None = None  # the echo, measured in slices interleaved with this row
+
+    def add(self, other: Row) -> None:
+        self.latencies_ms += other.latencies_ms
+        self.seconds += other.seconds
+        for status, count in other.errors.items():
+            self.errors[status] = self.errors.get(status, 0) + count
 
     @property
     def rate(self) -> float:
@@ -231,57 +239,83 @@ def prove_body(goal: str, logic: str = "S5") -> bytes:
     return json.dumps({"goal": goal, "logic": logic}).encode()
 
 
-def run_cached_rows(port: int, args: argparse.Namespace, secret: str | None) -> list[Row]:
-    """Against a server with the cache on: warmed guide goals, then the repeats workload."""
-    suffix = " (HMAC)" if secret else ""
-    warm = [prove_body(g) for g in GUIDE_GOALS]
-    drive("warm-up", port, "/prove", lambda i: warm[i % len(warm)], 1, 2.0, secret)
-    cached = drive("cached" + suffix, port, "/prove", lambda i: warm[i % len(warm)],
-                   args.clients, args.duration, secret)  # fmt: skip
-    before = metrics(port)
-    rng = random.Random(7)
-    rng_lock = threading.Lock()
+class Bench:
+    """Runs rows against a prover, each interleaved slice by slice with the echo ceiling,
+    so both see the same background load (this machine is shared)."""
 
-    def repeat_body(i: int) -> bytes:
-        with rng_lock:
-            return prove_body(renamed(rng.choice(SHAPES), rng))
+    SLICE_S = 2.0
 
-    repeats = drive("repeats" + suffix, port, "/prove", repeat_body, args.clients, args.duration,
-                    secret)  # fmt: skip
-    after = metrics(port)
-    hits = after["logos_pxl_cache_hits_total"] - before["logos_pxl_cache_hits_total"]
-    misses = after["logos_pxl_cache_misses_total"] - before["logos_pxl_cache_misses_total"]
-    repeats.name += f" [hit rate {100 * hits / max(hits + misses, 1):.1f} %]"
-    return [cached, repeats]
+    def __init__(self, args: argparse.Namespace, echo_port: int) -> None:
+        self.args = args
+        self.echo_port = echo_port
+        self.echo_body = prove_body("BOX(A -> A)")
+
+    def paired(
+        self, name: str, port: int, next_body: Callable[[int], bytes], secret: str | None
+    ) -> Row:
+        row, echo = Row(name), Row("echo")
+        clients = self.args.clients
+        for _ in range(max(1, round(self.args.duration / self.SLICE_S))):
+            echo.add(drive("echo", self.echo_port, "/echo", lambda i: self.echo_body,
+                           clients, self.SLICE_S))  # fmt: skip
+            row.add(drive(name, port, "/prove", next_body, clients, self.SLICE_S, secret))
+        row.ceiling = echo
+        return row
+
+    def cached_rows(self, port: int, secret: str | None) -> list[Row]:
+        """Against a server with the cache on: warmed guide goals, then the repeats workload."""
+        suffix = " (HMAC)" if secret else ""
+        warm = [prove_body(g) for g in GUIDE_GOALS]
+        drive("warm-up", port, "/prove", lambda i: warm[i % len(warm)], 1, 2.0, secret)
+        cached = self.paired("cached" + suffix, port, lambda i: warm[i % len(warm)], secret)
+        before = metrics(port)
+        rng = random.Random(7)
+        rng_lock = threading.Lock()
+
+        def repeat_body(i: int) -> bytes:
+            with rng_lock:
+                return prove_body(renamed(rng.choice(SHAPES), rng))
+
+        repeats = self.paired("repeats" + suffix, port, repeat_body, secret)
+        after = metrics(port)
+        hits = after["logos_pxl_cache_hits_total"] - before["logos_pxl_cache_hits_total"]
+        misses = after["logos_pxl_cache_misses_total"] - before["logos_pxl_cache_misses_total"]
+        repeats.name += f" [hit rate {100 * hits / max(hits + misses, 1):.1f} %]"
+        return [cached, repeats]
+
+    def uncached_row(self, port: int, secret: str | None) -> Row:
+        """Against a server with the cache off: every guide goal goes through search and Coq."""
+        suffix = " (HMAC)" if secret else ""
+        goals = [prove_body(g) for g in GUIDE_GOALS]
+        drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], 1, 1.0, secret)
+        return self.paired("uncached" + suffix, port, lambda i: goals[i % len(goals)], secret)
 
 
-def run_uncached_row(port: int, args: argparse.Namespace, secret: str | None) -> Row:
-    """Against a server with the cache off: every guide goal goes through search and Coq."""
-    suffix = " (HMAC)" if secret else ""
-    goals = [prove_body(g) for g in GUIDE_GOALS]
-    drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], 1, 1.0, secret)
-    return drive("uncached" + suffix, port, "/prove", lambda i: goals[i % len(goals)],
-                 args.clients, args.duration, secret)  # fmt: skip
-
-
-def print_table(rows: list[Row], ceiling: Row, args: argparse.Namespace) -> None:
+def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print(
-        f"\nclients={args.clients} duration={args.duration:g}s pool={args.pool_size} "
-        f"threads={args.threads} cpus={os.cpu_count()}"
+        f"\nclients={args.clients} duration={args.duration:g}s per row (and as long on the echo, "
+        f"interleaved) pool={args.pool_size} threads={args.threads} cpus={os.cpu_count()}"
     )
-    header = f"{'row':<40} {'req/s':>8} {'P50 ms':>8} {'P95 ms':>8} {'P99 ms':>8} {'errors':>8} {'vs echo':>8}"  # noqa: E501
+    header = (
+        f"{'row':<36} {'req/s':>7} {'P50 ms':>7} {'P95 ms':>7} {'P99 ms':>7} {'errors':>6} "
+        f"{'echo/s':>7} {'vs echo':>7}"
+    )
     print(header)
     print("-" * len(header))
-    for row in [ceiling, *rows]:
+    echo_all = Row("echo ceiling (bare Flask+waitress)")
+    for row in rows:
+        assert row.ceiling is not None
+        echo_all.add(row.ceiling)
+    for row in [echo_all, *rows]:
         values = sorted(row.latencies_ms)
-        errors = sum(row.errors.values())
+        ceiling = row.ceiling or row
         print(
-            f"{row.name:<40} {row.rate:>8.0f} {percentile(values, 50):>8.2f} "
-            f"{percentile(values, 95):>8.2f} {percentile(values, 99):>8.2f} {errors:>8} "
-            f"{row.rate / ceiling.rate:>8.0%}"
+            f"{row.name:<36} {row.rate:>7.0f} {percentile(values, 50):>7.2f} "
+            f"{percentile(values, 95):>7.2f} {percentile(values, 99):>7.2f} "
+            f"{sum(row.errors.values()):>6} {ceiling.rate:>7.0f} {row.rate / ceiling.rate:>7.0%}"
         )
         if row.errors:
-            print(f"{'':<40} errors by status: {row.errors}")
+            print(f"{'':<36} errors by status: {row.errors}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,39 +332,29 @@ def main(argv: list[str] | None = None) -> int:
 
     echo_port = free_port()
     echo = start_echo(echo_port, args.threads)
-    echo_body = prove_body("BOX(A -> A)")
-
-    def measure_ceiling() -> Row:
-        drive("warm-up", echo_port, "/echo", lambda i: echo_body, args.clients, 1.0)
-        return drive("echo ceiling (bare Flask+waitress)", echo_port, "/echo",
-                     lambda i: echo_body, args.clients, args.duration)  # fmt: skip
-
+    bench = Bench(args, echo_port)
     rows: list[Row] = []
     summaries = []
     try:
-        ceilings = [measure_ceiling()]
+        drive("warm-up", echo_port, "/echo", lambda i: bench.echo_body, args.clients, 1.0)
         for secret in (None, HMAC_KEY):
             for cache_size in ("100000", "0"):
                 port = free_port()
                 proc = start_prover(port, args, hmac_on=secret is not None, cache_size=cache_size)
                 try:
                     if cache_size == "0":
-                        rows.append(run_uncached_row(port, args, secret))
+                        rows.append(bench.uncached_row(port, secret))
                     else:
-                        rows += run_cached_rows(port, args, secret)
+                        rows += bench.cached_rows(port, secret)
                     label = f"HMAC {'on' if secret else 'off'}, cache {cache_size}"
                     summaries.append((label, metrics(port)))
                 finally:
                     proc.terminate()
                     proc.wait(60)
-        ceilings.append(measure_ceiling())
     finally:
         echo.terminate()
         echo.wait(60)
-    ceiling = max(ceilings, key=lambda row: row.rate)
-    print_table(rows, ceiling, args)
-    print(f"echo ceiling measured before and after: {', '.join(f'{r.rate:.0f}' for r in ceilings)}"
-          " req/s (the higher is the ceiling)")  # fmt: skip
+    print_table(rows, args)
     for label, summary in summaries:
         print(
             f"{label}: verification ratio "
