@@ -288,7 +288,7 @@ def test_larger_countermodels_are_drawn_exactly_and_without_overlap(
     open_page(browser, f"{server.url}/?{query}")
     assert wait_for_result(browser) == "refuted"
     answer = api(server, goal, logic)
-    assert len(answer["countermodel"]["worlds"]) >= 5
+    assert len(answer["countermodel"]["worlds"]) >= 4  # every goal here needs 4 worlds or more
     assert_countermodel_drawn(browser, answer["countermodel"])
     screenshot(
         browser, tmp_path / f"countermodel-{logic}-{len(answer['countermodel']['worlds'])}.png"
