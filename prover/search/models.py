@@ -1,0 +1,78 @@
+"""Countermodels read off the tree-mode search (K, T, D, S4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pxl_prover.countermodel import Countermodel
+from pxl_prover.logics import Logic
+
+MAX_MODEL_PAIRS = 200_000  # a bigger countermodel costs more to confirm than it is worth
+
+
+@dataclass(eq=False, slots=True)
+class World:
+    """A world of a tree-mode model: its true atoms and its successors. Models of equal
+    sets are shared and S4 loops point back at ancestors, so these form a graph."""
+
+    atoms: tuple[str, ...] = ()
+    succ: list[World] = field(default_factory=list)
+    formulas: frozenset[int] = frozenset()  # its saturated set: equal sets can merge
+
+
+def tree_countermodel(root: World, logic: Logic) -> Countermodel | None:
+    """Name the worlds of a tree-mode model graph, add the frame's loops and, in S4, the
+    transitive closure (None if that is too big to be worth checking). Worlds with equal
+    saturated sets are merged: what a world must satisfy depends on its set only, so one
+    world can serve for all of them."""
+    names: dict[frozenset[int], str] = {}
+    atoms: dict[str, tuple[str, ...]] = {}
+    succ: dict[str, set[str]] = {}
+    seen: set[int] = set()
+    worlds: list[World] = []
+    todo = [root]
+    while todo:
+        w = todo.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        worlds.append(w)
+        if w.formulas not in names:
+            name = names[w.formulas] = f"w{len(names)}"
+            atoms[name], succ[name] = w.atoms, set()
+        todo.extend(reversed(w.succ))
+    for w in worlds:
+        succ[names[w.formulas]].update(names[v.formulas] for v in w.succ)
+    relation: set[tuple[str, str]] = set()
+    for name, targets in succ.items():
+        relation.update((name, v) for v in targets)
+        if logic.reflexive or (logic.serial and not targets):
+            relation.add((name, name))
+    if logic.transitive:
+        closed = _transitive_closure(relation, MAX_MODEL_PAIRS)
+        if closed is None:
+            return None
+        relation = closed
+    if len(relation) > MAX_MODEL_PAIRS:
+        return None
+    return Countermodel(tuple(atoms), tuple(sorted(relation)), atoms, names[root.formulas])
+
+
+def _transitive_closure(edges: set[tuple[str, str]], cap: int) -> set[tuple[str, str]] | None:
+    """The transitive closure, or None as soon as it has more than `cap` pairs."""
+    succ: dict[str, set[str]] = {}
+    for u, v in edges:
+        succ.setdefault(u, set()).add(v)
+    closed: set[tuple[str, str]] = set()
+    for u in succ:
+        seen: set[str] = set()
+        todo = [u]
+        while todo:
+            for v in succ.get(todo.pop(), ()):
+                if v not in seen:
+                    seen.add(v)
+                    todo.append(v)
+        closed.update((u, v) for v in seen)
+        if len(closed) > cap:
+            return None
+    return closed
