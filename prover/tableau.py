@@ -45,7 +45,7 @@ from pxl_prover.logics import Logic
 from pxl_prover.nnf import nneg
 from pxl_prover.search.branch import Branch, Limit, Open, Shared
 from pxl_prover.search.formulas import Formulas
-from pxl_prover.search.models import MAX_MODEL_PAIRS, World, tree_countermodel
+from pxl_prover.search.models import MAX_MODEL_PAIRS, World, contract, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL, emit
 
 
@@ -126,6 +126,9 @@ def _search(goal: Formula, logic: Logic, deadline: float | None, budget: int | N
             return Unknown("nodes", f"countermodel over {MAX_MODEL_PAIRS} relation pairs")
         if deadline is not None and time.monotonic() > deadline:
             return Unknown("time", "deadline reached while building the countermodel")
+        smaller = contract(model)
+        if confirm(smaller, goal, logic):
+            return Refutation(smaller)
         if not confirm(model, goal, logic):
             raise SearchBug(f"{logic.name}: countermodel not confirmed: {model}") from None
         return Refutation(model)

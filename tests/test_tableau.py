@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from oracle import MAX_KEYS, is_valid, keys_of
 from pxl_prover import certificate as cert
 from pxl_prover.certificate import THEOREM, render
+from pxl_prover.countermodel import Countermodel
 from pxl_prover.evaluator import check_frame, confirm
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Implies, Not, Or
 from pxl_prover.logics import LOGICS, get_logic
 from pxl_prover.nnf import nneg
+from pxl_prover.search.models import contract
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, Refutation, Unknown, search
 from replay import replay
@@ -202,3 +204,21 @@ def test_coq_accepts_lwb_proofs(relpath: str, coq_session) -> None:
         assert isinstance(result, Proof), (relpath, n, result)
         checked = coq_session.check(render(goal, logic, result.tree), THEOREM, 120)
         assert checked.accepted, (relpath, n, checked.message)
+
+
+def test_countermodels_are_contracted_by_bisimulation() -> None:
+    twins = Countermodel(
+        ("r", "a", "b", "c"),
+        (("r", "a"), ("r", "b"), ("b", "c")),
+        {"a": ("A",), "b": ("A",), "c": ()},
+        "r",
+    )
+    small = contract(twins)
+    assert len(small.worlds) == 4  # b sees c, a sees nothing: not bisimilar
+    leaves = Countermodel(
+        ("r", "a", "b"), (("r", "a"), ("r", "b")), {"a": ("A",), "b": ("A",)}, "r"
+    )
+    merged = contract(leaves)
+    assert merged.worlds == ("r", "a") and merged.relation == (("r", "a"),)
+    goal = parse("DIA A -> DIA (A /\\ DIA A)")
+    assert confirm(leaves, goal, get_logic("K")) and confirm(merged, goal, get_logic("K"))

@@ -76,3 +76,36 @@ def _transitive_closure(edges: set[tuple[str, str]], cap: int) -> set[tuple[str,
         if len(closed) > cap:
             return None
     return closed
+
+
+def contract(model: Countermodel) -> Countermodel:
+    """The quotient of `model` by its largest bisimulation (worlds agreeing on all modal
+    formulas become one). Truth of every formula is kept, and so are reflexivity,
+    seriality, symmetry, transitivity and euclideanness, so the quotient refutes what
+    the model refuted, in the same logic; it is smaller to send and to check."""
+    succ: dict[str, list[str]] = {w: [] for w in model.worlds}
+    for u, v in model.relation:
+        succ[u].append(v)
+    labels: dict[tuple[str, ...], int] = {}
+    block = {w: labels.setdefault(tuple(sorted(model.true_atoms(w))), len(labels)) for w in succ}
+    count = len(labels)
+    while True:
+        signatures: dict[tuple[int, frozenset[int]], int] = {}
+        refined = {
+            w: signatures.setdefault((block[w], frozenset(block[v] for v in vs)), len(signatures))
+            for w, vs in succ.items()
+        }
+        block = refined
+        if len(signatures) == count:
+            break
+        count = len(signatures)
+    names: dict[int, str] = {}
+    for w in model.worlds:
+        names.setdefault(block[w], w)
+    relation = {(names[block[u]], names[block[v]]) for u, v in model.relation}
+    return Countermodel(
+        tuple(names.values()),
+        tuple(sorted(relation)),
+        {w: tuple(model.true_atoms(w)) for w in names.values()},
+        names[block[model.world]],
+    )
