@@ -168,6 +168,8 @@ class Prover:
             return self._unknown(answer, "time" if "within" in str(exc) else "checker", str(exc))
         timings = answer["timings_ms"]
         timings["check"] = round(timings.get("check", 0) + result.elapsed_ms, 3)
+        if not result.accepted and "Out of memory" in result.message:
+            return self._unknown(answer, "memory", "Coq ran out of memory checking the certificate")
         if not result.accepted:
             log.error(
                 "Coq rejected a certificate for %s: %s", answer["normalized"][:200], result.message

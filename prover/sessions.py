@@ -93,6 +93,7 @@ class CoqSession:
         self._reader = fdspawn(
             self._process.stdout, encoding="utf-8", codec_errors="replace", use_poll=True
         )
+        self._reader.delayafterread = None  # pexpect sleeps after every read by default
         self.pid: int = self._process.pid
         self._closed = False
         self._state = self._wait(START_TIMEOUT_S)[1]
