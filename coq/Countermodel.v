@@ -40,36 +40,31 @@ Definition adj (V : view) (w v : nat) : bool := existsb (Nat.eqb v) (succ V w).
 Definition holds (V : view) (w : nat) (p : N) : bool := existsb (N.eqb p) (nth w (vatoms V) []).
 
 (** Truth of a formula at every world, as a table indexed by world: each
-    subformula is tabulated once, so checking stays polynomial in the sizes of
-    goal and model. *)
-Definition tabulate (V : view) (f : nat -> bool) : list bool := map f (worlds_of (vsize V)).
+    subformula is tabulated once, connectives combine tables pointwise, and a
+    modal subformula looks its argument's table up at each world's successors. *)
+Fixpoint zipb (f : bool -> bool -> bool) (l1 l2 : list bool) : list bool :=
+  match l1, l2 with
+  | x :: r1, y :: r2 => f x y :: zipb f r1 r2
+  | _, _ => []
+  end.
 
 Fixpoint ev (V : view) (a : form) : list bool :=
   match a with
-  | Var p => tabulate V (fun w => holds V w p)
-  | FTop => tabulate V (fun _ => true)
-  | FBot => tabulate V (fun _ => false)
-  | Neg b => let t := ev V b in tabulate V (fun w => negb (nth w t false))
-  | Conj b c =>
-      let t := ev V b in let u := ev V c in
-      tabulate V (fun w => nth w t false && nth w u false)
-  | Disj b c =>
-      let t := ev V b in let u := ev V c in
-      tabulate V (fun w => nth w t false || nth w u false)
-  | Impl b c =>
-      let t := ev V b in let u := ev V c in
-      tabulate V (fun w => negb (nth w t false) || nth w u false)
-  | Equiv b c =>
-      let t := ev V b in let u := ev V c in
-      tabulate V (fun w => Bool.eqb (nth w t false) (nth w u false))
-  | Box b =>
-      let t := ev V b in tabulate V (fun w => forallb (fun v => nth v t false) (succ V w))
-  | Dia b =>
-      let t := ev V b in tabulate V (fun w => existsb (fun v => nth v t false) (succ V w))
+  | Var p => map (fun ps => existsb (N.eqb p) ps) (vatoms V)
+  | FTop => map (fun _ => true) (vatoms V)
+  | FBot => map (fun _ => false) (vatoms V)
+  | Neg b => map negb (ev V b)
+  | Conj b c => zipb andb (ev V b) (ev V c)
+  | Disj b c => zipb orb (ev V b) (ev V c)
+  | Impl b c => zipb implb (ev V b) (ev V c)
+  | Equiv b c => zipb Bool.eqb (ev V b) (ev V c)
+  | Box b => let t := ev V b in map (forallb (fun v => nth v t false)) (vsucc V)
+  | Dia b => let t := ev V b in map (existsb (fun v => nth v t false)) (vsucc V)
   end.
 
-(** Every successor is a world. *)
+(** Tables have one entry per world, and every successor is a world. *)
 Definition wfb (V : view) : bool :=
+  Nat.eqb (length (vsucc V)) (vsize V) && Nat.eqb (length (vatoms V)) (vsize V) &&
   forallb (fun w => forallb (fun v => Nat.ltb v (vsize V)) (succ V w)) (worlds_of (vsize V)).
 
 (** The frame conditions the logic's rules need; each is computed only if needed. *)
@@ -113,42 +108,74 @@ Proof. intros n w Hw. unfold worlds_of. apply in_seq. lia. Qed.
 
 Lemma wfb_succ : forall V w v, wfb V = true -> w < vsize V -> In v (succ V w) -> v < vsize V.
 Proof.
-  intros V w v Hwf Hw Hin. unfold wfb in Hwf. rewrite forallb_forall in Hwf.
+  intros V w v Hwf Hw Hin. unfold wfb in Hwf. apply andb_prop in Hwf as [_ Hwf].
+  rewrite forallb_forall in Hwf.
   specialize (Hwf w (in_worlds _ _ Hw)). rewrite forallb_forall in Hwf.
   apply Nat.ltb_lt. exact (Hwf v Hin).
 Qed.
 
-Lemma table_nth : forall V (f : nat -> bool) v, v < vsize V -> nth v (tabulate V f) false = f v.
+Lemma wfb_lengths : forall V, wfb V = true ->
+  length (vsucc V) = vsize V /\ length (vatoms V) = vsize V.
 Proof.
-  intros V f v Hv. unfold tabulate, worlds_of.
-  rewrite nth_indep with (d' := f 0) by (rewrite map_length, seq_length; exact Hv).
-  rewrite map_nth, seq_nth by exact Hv. reflexivity.
+  intros V Hwf. unfold wfb in Hwf. repeat rewrite andb_true_iff in Hwf.
+  destruct Hwf as [[H1 H2] _]. apply Nat.eqb_eq in H1. apply Nat.eqb_eq in H2. auto.
+Qed.
+
+Lemma zipb_length : forall f l1 l2, length (zipb f l1 l2) = Nat.min (length l1) (length l2).
+Proof. induction l1; destruct l2; simpl; auto. Qed.
+
+Lemma zipb_nth : forall f l1 l2 i, i < length l1 -> i < length l2 ->
+  nth i (zipb f l1 l2) false = f (nth i l1 false) (nth i l2 false).
+Proof.
+  induction l1 as [| x r1 IH]; destruct l2 as [| y r2]; intros i H1 H2; simpl in *; try lia.
+  destruct i; [reflexivity | apply IH; lia].
+Qed.
+
+Lemma nth_map_lt : forall (A : Type) (f : A -> bool) l (d : A) i, i < length l ->
+  nth i (map f l) false = f (nth i l d).
+Proof.
+  intros A f l d i Hi. rewrite nth_indep with (d' := f d) by (rewrite map_length; exact Hi).
+  apply map_nth.
+Qed.
+
+Lemma ev_length : forall V a, wfb V = true -> length (ev V a) = vsize V.
+Proof.
+  intros V a Hwf. destruct (wfb_lengths V Hwf) as [Hs Ha].
+  induction a; simpl; rewrite ?map_length, ?zipb_length, ?IHa1, ?IHa2, ?IHa; auto; lia.
 Qed.
 
 (** [ev] computes [forces] at every world of a well-formed view. *)
 Lemma ev_correct : forall V a (x : fworld V), wfb V = true ->
   (nth (proj1_sig x) (ev V a) false = true <-> forces (fkripke V) x a).
 Proof.
-  intros V a. induction a; intros [w Hw] Hwf; simpl in *; rewrite table_nth by exact Hw.
-  - tauto.
-  - tauto.
-  - split; [discriminate | contradiction].
-  - rewrite negb_true_iff, <- (IHa (exist _ w Hw) Hwf). simpl.
+  intros V a. induction a; intros [w Hw] Hwf; simpl in *;
+    destruct (wfb_lengths V Hwf) as [Hs Ha];
+    repeat match goal with
+    | |- context [nth w (zipb _ ?l1 ?l2) false] =>
+        rewrite (zipb_nth _ l1 l2 w) by (rewrite ev_length; assumption)
+    end.
+  - rewrite (nth_map_lt _ _ _ [] w) by lia. unfold holds. tauto.
+  - rewrite (nth_map_lt _ _ _ [] w) by lia. tauto.
+  - rewrite (nth_map_lt _ _ _ [] w) by lia. split; [discriminate | contradiction].
+  - rewrite (nth_map_lt _ _ _ false w) by (rewrite ev_length; assumption).
+    rewrite negb_true_iff, <- (IHa (exist _ w Hw) Hwf). simpl.
     destruct (nth w (ev V a) false); split; congruence.
   - rewrite andb_true_iff, (IHa1 (exist _ w Hw) Hwf), (IHa2 (exist _ w Hw) Hwf). tauto.
   - rewrite orb_true_iff, (IHa1 (exist _ w Hw) Hwf), (IHa2 (exist _ w Hw) Hwf). tauto.
-  - rewrite orb_true_iff, negb_true_iff, <- (IHa1 (exist _ w Hw) Hwf),
-      <- (IHa2 (exist _ w Hw) Hwf). simpl.
-    destruct (nth w (ev V a1) false), (nth w (ev V a2) false); split; intuition congruence.
   - rewrite <- (IHa1 (exist _ w Hw) Hwf), <- (IHa2 (exist _ w Hw) Hwf). simpl.
     destruct (nth w (ev V a1) false), (nth w (ev V a2) false); simpl; split;
       intuition congruence.
-  - rewrite forallb_forall. split.
+  - rewrite <- (IHa1 (exist _ w Hw) Hwf), <- (IHa2 (exist _ w Hw) Hwf). simpl.
+    destruct (nth w (ev V a1) false), (nth w (ev V a2) false); simpl; split;
+      intuition congruence.
+  - rewrite (nth_map_lt _ _ _ [] w) by lia. fold (succ V w).
+    rewrite forallb_forall. split.
     + intros H [v Hv] Hr. simpl in Hr. apply (IHa (exist _ v Hv) Hwf). simpl.
       apply H. apply adj_In. exact Hr.
     + intros H v Hin. pose proof (wfb_succ V w v Hwf Hw Hin) as Hv.
       apply (IHa (exist _ v Hv) Hwf). apply (H (exist _ v Hv)). apply adj_In. exact Hin.
-  - rewrite existsb_exists. split.
+  - rewrite (nth_map_lt _ _ _ [] w) by lia. fold (succ V w).
+    rewrite existsb_exists. split.
     + intros [v [Hin Ht]]. pose proof (wfb_succ V w v Hwf Hw Hin) as Hv.
       exists (exist _ v Hv). split; [apply adj_In; exact Hin |].
       apply (IHa (exist _ v Hv) Hwf). exact Ht.
