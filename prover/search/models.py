@@ -21,10 +21,10 @@ class World:
 
 
 def tree_countermodel(root: World, logic: Logic) -> Countermodel | None:
-    """Name the worlds of a tree-mode model graph, add the frame's loops and, in S4, the
-    transitive closure (None if that is too big to be worth checking). Worlds with equal
-    saturated sets are merged: what a world must satisfy depends on its set only, so one
-    world can serve for all of them."""
+    """Name the worlds of a tree-mode model graph, add the frame's loops, contract it and,
+    in S4, close it transitively (None if that is too big to be worth checking). Worlds
+    with equal saturated sets are merged first: what a world must satisfy depends on its
+    set only, so one world can serve for all of them."""
     names: dict[frozenset[int], str] = {}
     atoms: dict[str, tuple[str, ...]] = {}
     succ: dict[str, set[str]] = {}
@@ -48,14 +48,14 @@ def tree_countermodel(root: World, logic: Logic) -> Countermodel | None:
         relation.update((name, v) for v in targets)
         if logic.reflexive or (logic.serial and not targets):
             relation.add((name, name))
-    if logic.transitive:
-        closed = _transitive_closure(relation, MAX_MODEL_PAIRS)
-        if closed is None:
-            return None
-        relation = closed
-    if len(relation) > MAX_MODEL_PAIRS:
+    base = contract(Countermodel(tuple(atoms), tuple(relation), atoms, names[root.formulas]))
+    if not logic.transitive:
+        return base if len(base.relation) <= MAX_MODEL_PAIRS else None
+    # A bisimulation of the edges is one of their transitive closure too: contract first.
+    closed = _transitive_closure(set(base.relation), MAX_MODEL_PAIRS)
+    if closed is None:
         return None
-    return Countermodel(tuple(atoms), tuple(sorted(relation)), atoms, names[root.formulas])
+    return Countermodel(base.worlds, tuple(sorted(closed)), base.valuation, base.world)
 
 
 def _transitive_closure(edges: set[tuple[str, str]], cap: int) -> set[tuple[str, str]] | None:
