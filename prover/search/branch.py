@@ -185,6 +185,7 @@ class Branch:
         self.root = root
         self.history = history
         self.me = World()
+        self._box_cache: tuple[Any, int, frozenset[int]] = (None, 0, frozenset())
         self.models: list[tuple[World, frozenset[World]]] = []  # tree mode successors
         for fid, eid in entries.items():
             self.add(root, fid, eid)
@@ -411,7 +412,13 @@ class Branch:
     # -- successors in tree mode (K, T, D, S4) -----------------------------------------
 
     def box_fids(self) -> frozenset[int]:
-        return frozenset(fid for fid, _, _ in self.boxes[self.root])
+        """The boxes holding at the root world (own and inherited), cached until the list
+        changes: the last element is kept, so a different list has a different last."""
+        boxes = self.boxes[self.root]
+        last = boxes[-1] if boxes else None
+        if self._box_cache[0] is not last or self._box_cache[1] != len(boxes):
+            self._box_cache = (last, len(boxes), frozenset(fid for fid, _, _ in boxes))
+        return self._box_cache[2]
 
     def loop_target(self, content: int) -> Branch | None:
         """A world on the path that already satisfies a diamond with this content: the
