@@ -65,8 +65,14 @@ class CheckResult:
     elapsed_ms: float
 
 
-def _limit_memory(limit_mb: int | None):
+def _coq_limits(limit_mb: int | None):
+    """Limits for a coqtop child: the memory cap (RLIMIT_AS) when one is set, and as much
+    stack as the hard limit allows — coqtop, unlike coqc, overflows the default 8 MiB stack
+    on certificates for goals nested a few hundred deep."""
+
     def apply() -> None:
+        _, hard_stack = resource.getrlimit(resource.RLIMIT_STACK)
+        resource.setrlimit(resource.RLIMIT_STACK, (hard_stack, hard_stack))
         if limit_mb:
             size = limit_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
@@ -88,7 +94,7 @@ class CoqSession:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_limit_memory(memory_limit_mb),
+            preexec_fn=_coq_limits(memory_limit_mb),
         )
         self._reader = fdspawn(
             self._process.stdout, encoding="utf-8", codec_errors="replace", use_poll=True

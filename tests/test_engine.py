@@ -98,3 +98,11 @@ def test_lwb_first_formulas(prover, folder: str, name: str, n: int) -> None:
     expected = "proved" if name.endswith("_p") else "refuted"
     assert answer["verdict"] == expected, answer.get("limits")
     assert answer["verified"] is True
+
+
+@pytest.mark.skipif(not LWB.is_dir(), reason="shared/benchmarks/lwb is not beside the repository")
+def test_a_certificate_nested_thousands_deep_is_checked_by_coq(prover) -> None:
+    """coqtop (unlike coqc) overflows the default 8 MiB stack on this one (kt_poly_p #21):
+    sessions must run with a larger stack."""
+    answer = prover.prove(lwb_formulas("kt", "kt_poly_p")[20], "T", timeout_ms=120_000)
+    assert answer["verdict"] == "proved" and answer["verified"], answer.get("limits")
