@@ -27,13 +27,40 @@ Record view : Set := mkview { vsize : nat; vsucc : list (list nat); vatoms : lis
 
 Definition worlds_of (n : nat) : list nat := seq 0 n.
 
+(** The view is read off the certificate's lists in one pass: edges are listed
+    by source world (0, 1, 2, ...), atoms by world, as PXL writes them. (Soundness
+    needs nothing of this: whatever view comes out is the model that is checked.) *)
+Fixpoint edges_from (w : N) (es : list edge_fact) : list nat * list edge_fact :=
+  match es with
+  | E u v :: rest =>
+      if N.eqb u w then let (vs, later) := edges_from w rest in (N.to_nat v :: vs, later)
+      else ([], es)
+  | [] => ([], [])
+  end.
+
+Fixpoint atoms_at (w : N) (ts : list atom_fact) : list N * list atom_fact :=
+  match ts with
+  | T u p :: rest =>
+      if N.eqb u w then let (ps, later) := atoms_at w rest in (p :: ps, later)
+      else ([], ts)
+  | [] => ([], [])
+  end.
+
+Fixpoint group_edges (k : nat) (w : N) (es : list edge_fact) : list (list nat) :=
+  match k with
+  | O => []
+  | S k' => let (vs, later) := edges_from w es in vs :: group_edges k' (N.succ w) later
+  end.
+
+Fixpoint group_atoms (k : nat) (w : N) (ts : list atom_fact) : list (list N) :=
+  match k with
+  | O => []
+  | S k' => let (ps, later) := atoms_at w ts in ps :: group_atoms k' (N.succ w) later
+  end.
+
 Definition view_of (m : fmodel) : view :=
   let n := N.to_nat (fm_size m) in
-  let es := map (fun e => match e with E u v => (N.to_nat u, N.to_nat v) end) (fm_edges m) in
-  let ts := map (fun f => match f with T w p => (N.to_nat w, p) end) (fm_atoms m) in
-  mkview n
-    (map (fun w => map snd (filter (fun e => Nat.eqb (fst e) w) es)) (worlds_of n))
-    (map (fun w => map snd (filter (fun t => Nat.eqb (fst t) w) ts)) (worlds_of n)).
+  mkview n (group_edges n 0 (fm_edges m)) (group_atoms n 0 (fm_atoms m)).
 
 Definition succ (V : view) (w : nat) : list nat := nth w (vsucc V) [].
 Definition adj (V : view) (w v : nat) : bool := existsb (Nat.eqb v) (succ V w).

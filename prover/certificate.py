@@ -316,7 +316,8 @@ def render_refutation(
     numbering = _numbering(goal)
     index = {world: i for i, world in enumerate(model.worlds)}
     worlds = ", ".join(f"{i} = {_comment(world)}" for world, i in index.items())
-    edges = "; ".join(f"E {index[u]} {index[v]}" for u, v in model.relation)
+    pairs = sorted({(index[u], index[v]) for u, v in model.relation})  # by source: the kernel
+    edges = "; ".join(f"E {u} {v}" for u, v in pairs)  # reads each world's edges in one run
     facts = "; ".join(
         f"T {index[world]} {numbering[atom]}"
         for world in model.worlds
