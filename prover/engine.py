@@ -121,6 +121,9 @@ class Prover:
             return self._unknown(
                 answer, "memory", f"the search ran out of memory: {type(exc).__name__}"
             )
+        except tableau.SearchBug as exc:  # the search's own model check failed: no verdict
+            log.error("search bug on %s: %s", answer["normalized"][:200], exc)
+            return self._unknown(answer, "check_failed", f"the search failed a self-check: {exc}")
         searched = time.monotonic()
         answer["timings_ms"] = {"search": round((searched - started) * 1000, 3)}
         if isinstance(found, tableau.Unknown):

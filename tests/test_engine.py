@@ -106,3 +106,37 @@ def test_a_certificate_nested_thousands_deep_is_checked_by_coq(prover) -> None:
     sessions must run with a larger stack."""
     answer = prover.prove(lwb_formulas("kt", "kt_poly_p")[20], "T", timeout_ms=120_000)
     assert answer["verdict"] == "proved" and answer["verified"], answer.get("limits")
+
+
+# --- the search is untrusted: whatever it claims, only checked verdicts come out ---------
+
+
+def test_a_wrong_proof_from_the_search_is_not_reported(prover, monkeypatch) -> None:
+    from pxl_prover import certificate, tableau
+
+    bogus = tableau.Proof(certificate.AndRule(0, certificate.Close(1, 2)))
+    monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: bogus)
+    answer = prover.prove("BOX A -> A", "K")  # not valid in K, whatever the search says
+    assert answer["verdict"] == "unknown" and not answer["verified"] and not answer["ok"]
+    assert answer["limits"]["reason"] == "check_failed"
+
+
+def test_a_wrong_countermodel_from_the_search_is_not_reported(prover, monkeypatch) -> None:
+    from pxl_prover import tableau
+
+    model = Countermodel(("w0",), (("w0", "w0"),), {"w0": ("A",)}, "w0")
+    monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: tableau.Refutation(model))
+    answer = prover.prove("BOX A -> A", "T")  # valid in T: no countermodel exists
+    assert answer["verdict"] == "unknown" and not answer["verified"]
+    assert answer["limits"]["reason"] == "check_failed"
+
+
+def test_a_search_that_fails_its_self_check_gives_unknown(prover, monkeypatch) -> None:
+    from pxl_prover import tableau
+
+    def broken(*args, **kwargs):
+        raise tableau.SearchBug("model did not confirm")
+
+    monkeypatch.setattr(tableau, "search", broken)
+    answer = prover.prove("BOX A -> A", "K")
+    assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
