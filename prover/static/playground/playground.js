@@ -265,10 +265,14 @@
         (answer.verified ? " Coq's kernel checked the certificate below." : " The certificate was NOT checked; do not rely on it.");
       showProof(answer);
     } else if (verdict === "refuted") {
+      const checkedBy = answer.certificate
+        ? " The model was checked independently of the search, and by Coq's kernel (certificate below)."
+        : " The model was checked independently of the search.";
       $("verdict-explain").textContent =
         "Not valid in " + answer.logic + ": here is a model on " + conditions + " where the goal is false." +
-        (answer.verified ? " The model was checked independently of the search." : " The model was NOT checked.");
+        (answer.verified ? checkedBy : " The model was NOT checked.");
       if (answer.countermodel) showCountermodel(answer.countermodel);
+      if (answer.verified && answer.certificate) showProof(answer);
     } else {
       const limits = answer.limits || {};
       $("verdict-explain").textContent =
