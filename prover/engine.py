@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_MS = 10_000
 MAX_TIMEOUT_MS = 600_000
 DEFAULT_NODE_BUDGET = 2_000_000
+# Countermodels above this size are confirmed by the evaluator alone: Coq's check of them
+# would take seconds and add nothing the independent evaluator has not already shown.
+COQ_COUNTERMODEL_MAX_WORLDS = 256
 
 PROOF_METHOD = {
     "proved": "tableau certificate checked by Coq (reflection)",
@@ -142,22 +145,28 @@ class Prover:
         searched: float,
         deadline: float,
     ) -> dict[str, Any]:
-        """A countermodel counts once the independent evaluator confirms it and, unless
-        turned off, once Coq's kernel has checked it too."""
+        """A countermodel counts once the independent evaluator confirms it. Coq then checks
+        it too (unless turned off, or the model is too big to be worth it); if Coq runs out
+        of time or memory the evaluator's confirmation stands alone, but if Coq rejects the
+        model the two checkers disagree, and there is no verdict."""
         if not evaluator.confirm(model, formula, logic):
             log.error(
                 "search produced a countermodel the evaluator rejects: %s", answer["normalized"]
             )
             return self._unknown(answer, "check_failed", "the countermodel did not check")
         answer["timings_ms"]["check"] = round((time.monotonic() - searched) * 1000, 3)
-        if not self.coq_countermodels:
-            answer = self._verdict(answer, "refuted", countermodel=model.to_json())
-            answer["proof_method"] = PROOF_METHOD["refuted_evaluator"]
-            return answer
-        source = certificate.render_refutation(formula, logic, model)
-        return self._coq_checked(
-            answer, source, deadline, "refuted", countermodel=model.to_json(), certificate=source
-        )
+        countermodel = model.to_json()
+        if self.coq_countermodels and len(model.worlds) <= COQ_COUNTERMODEL_MAX_WORLDS:
+            source = certificate.render_refutation(formula, logic, model)
+            attempt = dict(answer, timings_ms=dict(answer["timings_ms"]))
+            checked = self._coq_checked(
+                attempt, source, deadline, "refuted", countermodel=countermodel, certificate=source
+            )
+            if checked["verdict"] == "refuted" or checked["limits"]["reason"] == "check_failed":
+                return checked
+        answer = self._verdict(answer, "refuted", countermodel=countermodel)
+        answer["proof_method"] = PROOF_METHOD["refuted_evaluator"]
+        return answer
 
     def _coq_checked(
         self, answer: dict[str, Any], source: str, deadline: float, verdict: str, **payload: Any

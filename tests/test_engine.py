@@ -140,3 +140,30 @@ def test_a_search_that_fails_its_self_check_gives_unknown(prover, monkeypatch) -
     monkeypatch.setattr(tableau, "search", broken)
     answer = prover.prove("BOX A -> A", "K")
     assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
+
+
+def test_a_countermodel_coq_cannot_check_in_time_stands_on_the_evaluator(
+    prover, monkeypatch
+) -> None:
+    from pxl_prover.sessions import SessionTimeout
+
+    def too_slow(*args, **kwargs):
+        raise SessionTimeout("Coq did not answer within 0.5 s")
+
+    monkeypatch.setattr(prover.checker, "check", too_slow)
+    answer = prover.prove("DIA A -> BOX A", "S4")
+    assert answer["verdict"] == "refuted" and answer["verified"]
+    assert "certificate" not in answer
+    assert answer["proof_method"] == "Kripke countermodel checked by an independent evaluator"
+    proof = prover.prove("BOX A -> BOX BOX A", "S4")  # a proof has no such fallback
+    assert proof["verdict"] == "unknown" and proof["limits"]["reason"] == "time"
+
+
+def test_coq_rejecting_a_confirmed_countermodel_gives_no_verdict(prover, monkeypatch) -> None:
+    from pxl_prover.sessions import CheckResult
+
+    monkeypatch.setattr(
+        prover.checker, "check", lambda *args, **kwargs: CheckResult(False, (), "Error: no", 1.0)
+    )
+    answer = prover.prove("DIA A -> BOX A", "S4")
+    assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
