@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 REPO_KERNEL_DIR = Path(__file__).resolve().parent.parent / "coq"
@@ -78,10 +79,11 @@ class CompiledKernel:
     build_dir: Path
     hash: str
 
-    @property
+    @cached_property
     def assumptions(self) -> dict[str, tuple[str, ...]]:
         """What Coq's `Print Assumptions` said of each certificate lemma at build time
-        (empty for a build made before this was recorded: sessions then ask Coq)."""
+        (empty for a build made before this was recorded: sessions then ask Coq). Read
+        once: every certificate check consults it."""
         try:
             recorded = json.loads((self.build_dir / ASSUMPTIONS_FILE).read_text())
         except (OSError, ValueError):

@@ -167,8 +167,9 @@ class CoqSession:
 
     def _lemma_assumptions(self, lemma: str, deadline: float) -> tuple[str, ...]:
         key = (self.kernel_hash, lemma)
-        if lemma in self.kernel.assumptions:
-            return self.kernel.assumptions[lemma]
+        recorded = self.kernel.assumptions.get(lemma)
+        if recorded is not None:
+            return recorded
         if key not in _ASSUMPTIONS:
             output, _ = self._run(f"Print Assumptions {lemma}.", deadline - time.monotonic())
             if "Error" in output:
