@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +30,9 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 JSON_MIMETYPES = {"application/json"}
+# json.loads recurses per nesting level and stops at the interpreter's recursion limit
+# (left at its default: the search's deep stack lives in its own processes).
+MAX_JSON_DEPTH = sys.getrecursionlimit() - 100
 
 
 class ClientError(Exception):
@@ -96,7 +100,11 @@ def _json_object(body: bytes) -> dict[str, Any]:
         )
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise ClientError(
+            400, "json_too_deep", f"the body's JSON nests deeper than {MAX_JSON_DEPTH} levels"
+        ) from None
+    except ValueError as exc:
         raise ClientError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ClientError(400, "bad_request", "the body must be a JSON object")

@@ -124,6 +124,8 @@ class Prover:
             return self._unknown(
                 answer, "memory", f"the search ran out of memory: {type(exc).__name__}"
             )
+        except tableau.SearchCrashed as exc:
+            return self._unknown(answer, "memory", str(exc))
         except tableau.SearchBug as exc:  # the search's own model check failed: no verdict
             log.error("search bug on %s: %s", answer["normalized"][:200], exc)
             return self._unknown(answer, "check_failed", f"the search failed a self-check: {exc}")

@@ -26,13 +26,12 @@ How the search works, and why:
     and steps nobody depends on are left out of the tree.
   * Items have unique symbolic ids; `_emit` numbers them into the certificate's
     absolute indices only at the end, after pruning.
-Deep goals (LWB nests thousands of levels) run in a thread with a large stack.
+Deep goals (LWB nests thousands of levels) need a deep stack: the search runs in worker
+processes that have one (`pxl_prover.search.worker`), never raising the server's limits.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -47,6 +46,8 @@ from pxl_prover.search.branch import Branch, Limit, Open, Shared
 from pxl_prover.search.formulas import Formulas
 from pxl_prover.search.models import MAX_MODEL_PAIRS, World, contract, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL, emit
+from pxl_prover.search.worker import SearchCrashed as SearchCrashed
+from pxl_prover.search.worker import SearchProcesses
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +73,7 @@ class SearchBug(RuntimeError):
     """The search produced a countermodel the evaluator rejects: a bug, never a verdict."""
 
 
-_STACK_BYTES = 512 * 1024 * 1024
-_RECURSION_LIMIT = 1_000_000
-_STACK_SIZE_LOCK = threading.Lock()  # the stack size is process-wide: set, start, restore
+PROCESSES = SearchProcesses()
 
 
 def search(
@@ -84,32 +83,15 @@ def search(
     deadline: float | None = None,
     node_budget: int | None = None,
 ) -> Result:
-    """Decide `goal` in `logic`. `deadline` is a `time.monotonic()` instant."""
-    outcome: list[Result | BaseException] = []
-
-    def work() -> None:
-        try:
-            outcome.append(_search(goal, logic, deadline, node_budget))
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome.append(exc)
-
-    with _STACK_SIZE_LOCK:
-        old_size = threading.stack_size()
-        threading.stack_size(_STACK_BYTES)
-        try:
-            sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
-            worker = threading.Thread(target=work, name="pxl-search", daemon=True)
-            worker.start()
-        finally:
-            threading.stack_size(old_size)
-    worker.join()
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    """Decide `goal` in `logic` in a search process. `deadline` is a `time.monotonic()`
+    instant (the clock is system-wide). Raises SearchCrashed if the process died."""
+    return PROCESSES.search(goal, logic, deadline, node_budget)
 
 
-def _search(goal: Formula, logic: Logic, deadline: float | None, budget: int | None) -> Result:
+def run_search(
+    goal: Formula, logic: Logic, deadline: float | None, budget: int | None
+) -> Result:
+    """The search itself, in this thread: it needs the deep stack of a search process."""
     fs = Formulas()
     root = fs.intern(nneg(goal))
     shared = Shared(fs, logic, deadline, budget)
