@@ -102,7 +102,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except RecursionError:
         raise ClientError(
-            400, "json_too_deep", f"the body's JSON nests deeper than {MAX_JSON_DEPTH} levels"
+            400,
+            "json_too_deep",
+            f"the body's JSON nests too deeply (at most about {MAX_JSON_DEPTH} levels)",
         ) from None
     except ValueError as exc:
         raise ClientError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
@@ -152,18 +154,41 @@ def _run_batch(
     service: ProverService, items: list[tuple[str, str | None]], timeout_ms: int, budget_ms: int
 ) -> list[dict]:
     """Answer items in order; each gets its own timeout, the whole batch at most `budget_ms`,
-    so one request can never hold a worker thread for goals x timeout."""
+    so one request can never hold a worker thread for goals x timeout. If the server
+    saturates (or stops) midway, the items answered so far come back and the rest carry
+    that error; only a batch with nothing answered yet is refused as a whole."""
     deadline = time.monotonic() + budget_ms / 1000
-    results = []
+    results: list[dict] = []
+    refused: PoolError | None = None
     for goal, logic in items:
         left_ms = int((deadline - time.monotonic()) * 1000)
-        if left_ms < 1:
-            message = f"the batch's time budget ({budget_ms} ms, PXL_MAX_TIMEOUT_MS) ran out"
-            results.append({"ok": False, "goal": goal,
-                            "error": {"code": "batch_timeout", "message": message}})  # fmt: skip
+        if refused is not None or left_ms < 1:
+            if refused is None:
+                message = f"the batch's time budget ({budget_ms} ms, PXL_MAX_TIMEOUT_MS) ran out"
+                error = {"code": "batch_timeout", "message": message}
+            else:
+                error = _pool_error_object(refused, service)
+            results.append({"ok": False, "goal": goal, "error": error})
             continue
-        results.append(_answer_or_error(service, goal, logic, min(timeout_ms, left_ms)))
+        try:
+            results.append(_answer_or_error(service, goal, logic, min(timeout_ms, left_ms)))
+        except PoolError as exc:
+            if not results:
+                raise
+            refused = exc
+            results.append({"ok": False, "goal": goal, "error": _pool_error_object(exc, service)})
     return results
+
+
+def _pool_error_object(exc: PoolError, service: ProverService) -> dict[str, Any]:
+    """The error object for a goal the pool could not take: 429 saturated, or 503."""
+    if isinstance(exc, PoolSaturated):
+        code = "saturated"
+    elif not service.draining and service.phase != "ready":
+        code = "not_ready"
+    else:
+        code = "unavailable"
+    return {"code": code, "message": str(exc), "retry_after_s": exc.retry_after_s}
 
 
 # --- the app ----------------------------------------------------------------------------
@@ -223,12 +248,10 @@ def create_app(service: ProverService) -> Flask:
 
     @app.errorhandler(PoolError)
     def _pool_error(exc: PoolError) -> Response:
-        status, code = (
-            (429, "saturated") if isinstance(exc, PoolSaturated) else (503, "unavailable")
-        )
-        if status == 503 and not service.draining and service.phase != "ready":
-            code = "not_ready"
-        return error_response(status, code, str(exc), {"Retry-After": str(exc.retry_after_s)})
+        status = 429 if isinstance(exc, PoolSaturated) else 503
+        error = _pool_error_object(exc, service)
+        headers = {"Retry-After": str(error.pop("retry_after_s"))}
+        return error_response(status, error["code"], error["message"], headers)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -291,7 +314,7 @@ def create_app(service: ProverService) -> Flask:
             else:
                 items.append((_goal(item, f"goals[{i}]"), logic))
         results = _run_batch(service, items, timeout, config.max_timeout_ms)
-        return jsonify(
+        response = jsonify(
             {
                 "results": results,
                 "count": len(results),
@@ -299,6 +322,11 @@ def create_app(service: ProverService) -> Flask:
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             }
         )
+        errors = [r["error"] for r in results if "error" in r]
+        retry = [e["retry_after_s"] for e in errors if "retry_after_s" in e]
+        if retry:
+            response.headers["Retry-After"] = str(max(retry))
+        return response
 
     @app.get("/health")
     def health() -> Response:

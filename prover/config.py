@@ -16,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 MIN_HMAC_KEY_BYTES = 32
+# The longest request timeout the engine honours: every time limit (PXL_MAX_TIMEOUT_MS,
+# PXL_DEFAULT_TIMEOUT_MS, the engine's own check of `timeout_ms`) is bounded by this one.
+TIMEOUT_CEILING_MS = 600_000
+# Waitress threads kept beyond the admission limit, so /health and /ready (and cache hits)
+# never wait behind proofs for a thread.
+PROBE_THREADS = 4
 
 
 class ConfigError(ValueError):
@@ -44,11 +50,26 @@ class ServerConfig:
     session_memory_mb: int | None = 2048
     default_timeout_ms: int = 10_000
     max_timeout_ms: int = 60_000
+    max_queue: int = 5
     max_batch: int = 100
     nonce_capacity: int = 100_000
-    shutdown_grace_s: float = 30.0
+    shutdown_grace_s: float | None = None  # None: follows from max_timeout_ms and pool_wait_s
     playground: bool | None = None  # None: the page is served exactly when HMAC is off
     debug: bool = False
+
+    @property
+    def grace_s(self) -> float:
+        """How long shutdown waits for requests in flight: by default longer than the
+        longest a request can take (the admission wait, then the whole timeout)."""
+        if self.shutdown_grace_s is not None:
+            return self.shutdown_grace_s
+        return self.max_timeout_ms / 1000 + self.pool_wait_s + 10.0
+
+    @property
+    def waitress_threads(self) -> int:
+        """PXL_THREADS, raised if needed so that every admitted request (running or
+        queued) holds a thread and PROBE_THREADS are still free for probes."""
+        return max(self.threads, self.pool_size + self.max_queue + PROBE_THREADS)
 
     def hmac_keys(self) -> list[bytes]:
         """Accepted signing keys, current first; the previous one only during rotation."""
@@ -79,6 +100,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _timeout_ms(text: str) -> int:
+    value = _int_at_least(1)(text)
+    if value > TIMEOUT_CEILING_MS:
+        raise ValueError(f"must be at most {TIMEOUT_CEILING_MS} (the longest the engine honours)")
+    return value
 
 
 def _port(text: str) -> int:
@@ -160,8 +188,9 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("pool_wait_s", "PXL_POOL_WAIT", _seconds, "--pool-wait"),
     ("session_max_uses", "PXL_SESSION_MAX_USES", _int_at_least(1), "--session-max-uses"),
     ("session_memory_mb", "PXL_SESSION_MEMORY_MB", _memory_mb, "--session-memory-mb"),
-    ("default_timeout_ms", "PXL_DEFAULT_TIMEOUT_MS", _int_at_least(1), "--default-timeout-ms"),
-    ("max_timeout_ms", "PXL_MAX_TIMEOUT_MS", _int_at_least(1), "--max-timeout-ms"),
+    ("default_timeout_ms", "PXL_DEFAULT_TIMEOUT_MS", _timeout_ms, "--default-timeout-ms"),
+    ("max_timeout_ms", "PXL_MAX_TIMEOUT_MS", _timeout_ms, "--max-timeout-ms"),
+    ("max_queue", "PXL_MAX_QUEUE", _int_at_least(0), "--max-queue"),
     ("max_batch", "PXL_MAX_BATCH", _int_at_least(1), "--max-batch"),
     ("shutdown_grace_s", "PXL_SHUTDOWN_GRACE", _seconds, "--shutdown-grace"),
     ("playground", "PXL_PLAYGROUND", _bool, "--playground"),

@@ -16,16 +16,16 @@ import uuid
 from typing import Any, Protocol
 
 from . import certificate, evaluator, tableau
+from .config import TIMEOUT_CEILING_MS
 from .countermodel import Countermodel
 from .formula import Formula
 from .logics import Logic, get_logic
-from .sessions import CheckResult, SessionError
+from .sessions import CheckResult, SessionError, SessionOutOfMemory, SessionTimeout
 from .syntax import Limits, parse, to_ascii
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_MS = 10_000
-MAX_TIMEOUT_MS = 600_000
 DEFAULT_NODE_BUDGET = 2_000_000
 # Countermodels above this size are confirmed by the evaluator alone: Coq's check of them
 # would take seconds and add nothing the independent evaluator has not already shown.
@@ -102,8 +102,8 @@ class Prover:
             return self.default_timeout_ms
         if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
             raise ValueError("timeout_ms must be an integer number of milliseconds")
-        if not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
-            raise ValueError(f"timeout_ms must be between 1 and {MAX_TIMEOUT_MS}")
+        if not 1 <= timeout_ms <= TIMEOUT_CEILING_MS:
+            raise ValueError(f"timeout_ms must be between 1 and {TIMEOUT_CEILING_MS}")
         return timeout_ms
 
     def decide(
@@ -178,8 +178,12 @@ class Prover:
             result = self.checker.check(
                 source, certificate.THEOREM, max(deadline - time.monotonic(), 0.5)
             )
+        except SessionOutOfMemory:
+            return self._unknown(answer, "memory", "Coq ran out of memory checking the certificate")
+        except SessionTimeout as exc:
+            return self._unknown(answer, "time", str(exc))
         except SessionError as exc:
-            return self._unknown(answer, "time" if "within" in str(exc) else "checker", str(exc))
+            return self._unknown(answer, "checker", str(exc))
         timings = answer["timings_ms"]
         timings["check"] = round(timings.get("check", 0) + result.elapsed_ms, 3)
         if not result.accepted and "Out of memory" in result.message:

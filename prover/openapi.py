@@ -27,6 +27,7 @@ ERROR = {
                 "kernel_hash": {"type": "string"},
                 "requested": {"type": "string"},
                 "reasons": {"type": "array", "items": {"type": "string"}},
+                "retry_after_s": {"type": "integer", "minimum": 1},
             },
         }
     },

@@ -13,18 +13,20 @@ held while Coq runs, so `stats()` (behind /health) never waits for a busy pool.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pxl_prover.sessions import SessionError, SessionTimeout
+from pxl_prover.sessions import SessionError, SessionOutOfMemory, SessionTimeout
 
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 1.0
+MAX_REMEMBERED_KILLERS = 1024
 MAX_RESPAWN_BACKOFF_S = 30.0
 
 
@@ -88,6 +90,7 @@ class SessionPool:
         self._retired: set[Session] = set()  # successor arrived while it was busy
         self.last_error: str | None = None
         self.restarts = 0
+        self._killers: OrderedDict[str, None] = OrderedDict()  # certificates that ran Coq OOM
         self._watcher = threading.Thread(target=self._watch, name="pxl-pool-watch", daemon=True)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -126,13 +129,26 @@ class SessionPool:
     # --- the checker interface -----------------------------------------------------------
 
     def check(self, source: str, theorem: str, timeout_s: float) -> Any:
-        """Check on a borrowed session; one retry if that session died under the check."""
+        """Check on a borrowed session; one retry if that session died under the check,
+        unless it died of memory: that certificate would kill the next one too, so it is
+        remembered and refused (SessionOutOfMemory) without a session from then on."""
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        if digest in self._killers:
+            raise SessionOutOfMemory("this certificate already ran a Coq session out of memory")
         for attempt in (1, 2):
             session = self._acquire(time.monotonic() + self.acquire_timeout_s)
             try:
                 result = session.check(source, theorem, timeout_s)
             except SessionTimeout:
                 self._release(session, reason="timeout")
+                raise
+            except SessionOutOfMemory:
+                self._release(session, reason="memory")
+                log.warning("Coq session %s ran out of memory during a check", session.pid)
+                with self._cond:
+                    self._killers[digest] = None
+                    while len(self._killers) > MAX_REMEMBERED_KILLERS:
+                        self._killers.popitem(last=False)
                 raise
             except SessionError as exc:
                 self._release(session, reason="died")
@@ -169,6 +185,12 @@ class SessionPool:
     def alive_count(self) -> int:
         with self._cond:
             return sum(1 for s in self._idle if s.alive()) + len(self._busy)
+
+    def serviceable(self) -> bool:
+        """A session is alive, or a replacement is starting (so a request would wait for
+        it rather than fail): what readiness asks, so one replacement is no flap."""
+        with self._cond:
+            return self._starting > 0 or any(s.alive() for s in self._idle) or bool(self._busy)
 
     def pids(self, *, busy_only: bool = False) -> list[int]:
         """Process ids of the live sessions (or of those checking right now)."""

@@ -1,8 +1,10 @@
 """`pxl-prover serve`: configuration, banner, waitress, and a graceful SIGTERM.
 
 On SIGTERM (or Ctrl-C) the server stops accepting connections and reports unready, lets
-requests in flight finish (bounded by PXL_SHUTDOWN_GRACE), then ends the Coq sessions,
-so a rolling update never cuts a proof off halfway.
+requests in flight finish (bounded by PXL_SHUTDOWN_GRACE, by default longer than the
+longest request), then ends the Coq sessions, so a rolling update never cuts a proof off
+halfway. A request still running when the grace runs out answers a JSON 503, never a
+closed connection.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ from pxl_prover.config import (
     load_config,
 )
 from pxl_prover.service import ProverService
+from pxl_prover.waitress_errors import json_errors
 from waitress.server import create_server
 
 log = logging.getLogger("pxl_prover.server")
+
+# After the grace, how long requests still running get to turn into 503 answers.
+CUT_ANSWER_S = 5.0
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -55,6 +61,8 @@ def banner(config: ServerConfig, service: ProverService, port: int) -> str:
         f"  expected    {config.expected_kernel_hash or '(any)'}\n"
         f"  pool        {config.pool_size} Coq sessions, wait {config.pool_wait_s:g} s, "
         f"recycle after {config.session_max_uses} checks\n"
+        f"  admission   {config.pool_size} running + {config.max_queue} queued, "
+        f"{config.waitress_threads} threads, shutdown grace {config.grace_s:g} s\n"
         f"  cache       {config.cache_size} entries, TTL {config.cache_ttl_s:g} s\n"
         f"  HMAC auth   {hmac}{rotation}\n"
         f"  limits      body {config.max_request_size} B, timeout {config.default_timeout_ms} ms "
@@ -74,12 +82,13 @@ class Server:
             self.app,
             host=config.host,
             port=config.port,
-            threads=config.threads,
+            threads=config.waitress_threads,
             channel_timeout=int(config.connection_timeout_s),
-            max_request_body_size=max(4 * config.max_request_size, 16 * 1024 * 1024),
+            max_request_body_size=config.max_request_size + 1,  # refuses at >= this
             ident="pxl-prover",
             clear_untrusted_proxy_headers=True,
         )
+        json_errors(self.waitress, config.max_request_size)
         self._stopped = threading.Event()
 
     @property
@@ -95,13 +104,19 @@ class Server:
 
     def shutdown(self) -> None:
         """Stop accepting, drain in-flight requests, stop waitress, end the Coq sessions."""
-        grace = self.config.shutdown_grace_s
+        grace = self.config.grace_s
         log.info("shutting down: no new connections, draining (up to %g s)", grace)
         self.service.draining = True
         self.waitress.trigger.pull_trigger(self._stop_listening)
         drained = self.in_flight.wait_idle(grace)
         if not drained:
-            log.warning("%d request(s) still running after %g s", self.in_flight.count, grace)
+            log.warning(
+                "%d request(s) still running after %g s: answering them 503",
+                self.in_flight.count,
+                grace,
+            )
+            self.service.cut_short()
+            self.in_flight.wait_idle(CUT_ANSWER_S)
         time.sleep(0.2)  # let waitress flush the last responses
         self.waitress.trigger.pull_trigger(self._close_all)
         self._stopped.wait(5)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pxl_prover import certificate, evaluator, kernel, syntax
+from pxl_prover import certificate, evaluator, kernel, syntax, tableau
+from pxl_prover.admission import Admission
 from pxl_prover.cache import ProofCache
 from pxl_prover.config import ServerConfig
 from pxl_prover.countermodel import Countermodel
@@ -94,6 +95,8 @@ class ProverService:
         self.failure: str | None = None
         self.canary_problems: list[str] | None = None
         self.draining = False
+        self.cut = False  # shutdown's grace ran out: answers still running become 503s
+        self.admission = Admission(config.pool_size, config.max_queue, config.pool_wait_s)
         try:
             self.kernel_hash = kernel.kernel_hash(self.kernel_dir)
         except OSError as exc:
@@ -147,6 +150,7 @@ class ProverService:
                 if self.pool.last_error:  # unready with the reason; the pool keeps trying
                     self.failure = f"no Coq session could start: {self.pool.last_error}"
             self.failure = None
+            tableau.PROCESSES.resize(self.config.pool_size)  # one search per admitted goal
             from pxl_prover.engine import Prover
 
             self.prover = Prover(self.pool, default_timeout_ms=self.config.default_timeout_ms)
@@ -170,6 +174,15 @@ class ProverService:
         if self.pool is not None:
             self.pool.close(timeout_s)
 
+    def cut_short(self) -> None:
+        """Shutdown's grace ran out: end the Coq sessions and searches now, so requests
+        still running answer 503 (they would otherwise lose their connection)."""
+        self.cut = True
+        self.draining = True
+        tableau.PROCESSES.close(terminate=True)
+        if self.pool is not None:
+            self.pool.close(timeout_s=0)
+
     # --- readiness ----------------------------------------------------------------------
 
     def pool_stats(self) -> dict[str, Any]:
@@ -185,7 +198,7 @@ class ProverService:
             reasons.append(self.failure)
         elif self.phase != "ready":
             reasons.append(f"starting: {self.phase}")
-        elif self.pool is None or self.pool.alive_count() == 0:
+        elif self.pool is None or not self.pool.serviceable():
             reasons.append("no Coq session is alive")
         expected = self.config.expected_kernel_hash
         if expected and self.kernel_hash != expected:
@@ -225,7 +238,10 @@ class ProverService:
                 answer.update(goal=goal, normalized=syntax.to_ascii(formula))
                 answer.pop("timings_ms", None)
             else:
-                answer = prover.prove(goal, key[1], timeout_ms)
+                with self.admission.slot():
+                    answer = prover.prove(goal, key[1], timeout_ms)
+                if self.cut:
+                    raise NotReady("the server shut down before this goal was decided")
                 self.cache.put(*key, formula, answer)
                 answer["cache_hit"] = False
             self.cache.put_exact(*key, goal, answer)

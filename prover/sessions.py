@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import resource
+import signal
 import subprocess
 import threading
 import time
@@ -51,6 +52,11 @@ class SessionError(RuntimeError):
 
 class SessionDied(SessionError):
     """The coqtop process exited (crash, OOM kill, signal)."""
+
+
+class SessionOutOfMemory(SessionDied):
+    """coqtop exited because it ran out of memory (its RLIMIT_AS, PXL_SESSION_MEMORY_MB):
+    the certificate it was checking would kill any session with the same cap."""
 
 
 class SessionTimeout(SessionError):
@@ -132,6 +138,8 @@ class CoqSession:
             raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s") from exc
         except pexpect.EOF as exc:
             self._abandon()
+            if _died_of_memory(self._reader.before, self._process.returncode):
+                raise SessionOutOfMemory("Coq ran out of memory and exited") from exc
             raise SessionDied("the Coq process exited") from exc
         return self._reader.before, int(self._reader.match.group(1))
 
@@ -208,6 +216,13 @@ class CoqSession:
                 message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
         elapsed = (time.monotonic() - started) * 1000
         return CheckResult(not message, assumptions, message or "accepted", elapsed)
+
+
+def _died_of_memory(last_output: object, returncode: int | None) -> bool:
+    """The OCaml runtime's last words when an allocation fails past RLIMIT_AS are
+    `Fatal error: out of memory`, followed by abort()."""
+    said = isinstance(last_output, str) and "Fatal error: out of memory" in last_output
+    return said or returncode == -signal.SIGABRT
 
 
 def _error_text(output: str) -> str:

@@ -88,9 +88,7 @@ def search(
     return PROCESSES.search(goal, logic, deadline, node_budget)
 
 
-def run_search(
-    goal: Formula, logic: Logic, deadline: float | None, budget: int | None
-) -> Result:
+def run_search(goal: Formula, logic: Logic, deadline: float | None, budget: int | None) -> Result:
     """The search itself, in this thread: it needs the deep stack of a search process."""
     fs = Formulas()
     root = fs.intern(nneg(goal))

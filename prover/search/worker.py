@@ -149,8 +149,14 @@ class SearchProcesses:
             raise value
         return value
 
-    def close(self) -> None:
+    def close(self, *, terminate: bool = False) -> None:
+        """Stop the processes; with `terminate`, searches running now end (SearchCrashed)."""
         with self._lock:
             executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        if executor is None:
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        if terminate:
+            for process in processes:
+                process.terminate()
