@@ -25,6 +25,9 @@ MANAGED_BY = "pxl-operator"
 HTTP_PORT = 8088
 CACHE_DIR = "/var/cache/pxl"
 RUN_AS_USER = 10001
+# Longer than the prover's default shutdown grace (PXL_SHUTDOWN_GRACE: its 60 s maximum
+# request timeout + 12 s), so the kubelet never kills a pod still finishing an answer.
+TERMINATION_GRACE_S = 90
 DEFAULT_RESOURCES: dict[str, Any] = {
     "requests": {"cpu": "500m", "memory": "512Mi"},
     "limits": {"memory": "2Gi"},
@@ -187,7 +190,7 @@ def _pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
                 "fsGroup": RUN_AS_USER,
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
-            "terminationGracePeriodSeconds": 30,
+            "terminationGracePeriodSeconds": TERMINATION_GRACE_S,
         },
     }
 

@@ -173,6 +173,7 @@ class ProverService:
         self.draining = True
         if self.pool is not None:
             self.pool.close(timeout_s)
+        tableau.PROCESSES.close()
 
     def cut_short(self) -> None:
         """Shutdown's grace ran out: end the Coq sessions and searches now, so requests

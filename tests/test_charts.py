@@ -521,3 +521,10 @@ def test_operator_command_accepts_the_chart_arguments() -> None:
     assert args.verbose is True
     default_args = only(render(OPERATOR_CHART), "Deployment")["spec"]["template"]["spec"]
     assert build_parser().parse_args(default_args["containers"][0]["args"]).namespace is None
+
+
+def test_prover_pods_outlast_the_provers_shutdown_grace() -> None:
+    from pxl_prover.config import load_config
+
+    pod = only(render(PROVER_CHART), "Deployment")["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > load_config(env={}).grace_s

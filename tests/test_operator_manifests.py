@@ -439,3 +439,10 @@ def test_any_spec_is_refused_clearly_or_builds_valid_children(spec: Any) -> None
         return
     for child in manifests.children("demo", "pxl", resolved, HASH):
         kubernetes_validate.validate(child, KUBE_VERSION, strict=True)
+
+
+def test_pods_outlast_the_provers_shutdown_grace() -> None:
+    from pxl_prover.config import load_config
+
+    pod = build({})["Deployment"]["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > load_config(env={}).grace_s

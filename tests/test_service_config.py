@@ -101,3 +101,34 @@ def test_serve_refuses_hmac_without_key_and_never_prints_a_secret():
     done = run_serve(ENABLE_HMAC_AUTH="true", HMAC_SECRET_KEY="short-topsecret")
     assert done.returncode == 2 and "HMAC_SECRET_KEY" in done.stderr
     assert "topsecret" not in done.stderr + done.stdout
+
+
+def test_a_timeout_the_engine_cannot_honour_refuses_to_start():
+    done = run_serve(PXL_MAX_TIMEOUT_MS="700000")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "PXL_MAX_TIMEOUT_MS" in done.stderr and "600000" in done.stderr
+    with pytest.raises(ConfigError, match="PXL_DEFAULT_TIMEOUT_MS"):
+        load_config(env={"PXL_DEFAULT_TIMEOUT_MS": "600001"})
+    assert load_config(env={"PXL_MAX_TIMEOUT_MS": "600000"}).max_timeout_ms == 600_000
+
+
+def test_the_engine_takes_its_timeout_ceiling_from_the_configuration():
+    from pxl_prover import config, engine
+
+    prover = engine.Prover(checker=None)  # type: ignore[arg-type]
+    assert prover._budget(config.TIMEOUT_CEILING_MS) == config.TIMEOUT_CEILING_MS
+    with pytest.raises(ValueError, match=str(config.TIMEOUT_CEILING_MS)):
+        prover._budget(config.TIMEOUT_CEILING_MS + 1)
+
+
+def test_shutdown_grace_follows_the_longest_request():
+    config = load_config(env={"PXL_MAX_TIMEOUT_MS": "120000", "PXL_POOL_WAIT": "3"})
+    assert config.grace_s > config.max_timeout_ms / 1000 + config.pool_wait_s
+    assert load_config(env={"PXL_SHUTDOWN_GRACE": "7"}).grace_s == 7.0
+
+
+def test_waitress_keeps_threads_free_for_probes_beyond_the_admission_limit():
+    config = load_config(env={"PXL_POOL_SIZE": "20", "PXL_MAX_QUEUE": "10", "PXL_THREADS": "16"})
+    assert config.waitress_threads >= 20 + 10 + 2
+    with pytest.raises(ConfigError, match="PXL_MAX_QUEUE"):
+        load_config(env={"PXL_MAX_QUEUE": "-1"})

@@ -67,7 +67,7 @@ def check_answer(answer: dict, goal: str, logic: str, verdict: str) -> None:
 
 @pytest.fixture(scope="module")
 def server():
-    running = RunningServer(pool_size="2", threads="16")
+    running = RunningServer(pool_size="2", threads="16", max_queue="16")  # all 16 clients queue
     yield running
     running.stop()
 
@@ -245,8 +245,8 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path):
 
         wait_for(ready, timeout=120)
         coq_pids = [int(p) for p in subprocess.run(
-            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
-        ).stdout.split()]  # fmt: skip
+            ["pgrep", "-P", str(proc.pid), "coqtop"], capture_output=True, text=True
+        ).stdout.split()]  # fmt: skip (the search processes are children too)
         assert coq_pids
         box: dict = {}
         worker = threading.Thread(
