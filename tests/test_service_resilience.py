@@ -244,9 +244,10 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path):
                 return False
 
         wait_for(ready, timeout=120)
+        # coqtop only: the search processes are children too, and end with the server
         coq_pids = [int(p) for p in subprocess.run(
             ["pgrep", "-P", str(proc.pid), "coqtop"], capture_output=True, text=True
-        ).stdout.split()]  # fmt: skip (the search processes are children too)
+        ).stdout.split()]  # fmt: skip
         assert coq_pids
         box: dict = {}
         worker = threading.Thread(
