@@ -16,7 +16,11 @@ P50/P95/P99, requests/s and errors:
   repeats         a workload with repeats: 36 goal shapes under random atom names
   ... (HMAC)      the same, every request signed as the deployment guide's client does
 
-Afterwards it prints the servers' own verification ratio and cache hit rate (/metrics).
+Afterwards it prints the servers' own verification ratio and cache hit rate (/metrics),
+and a saturation row (alone with --saturation-only): a burst of slow goals, three times
+what the server admits (PXL_POOL_SIZE running + PXL_MAX_QUEUE waiting), against a server
+with the cache off; it shows how soon the first 429 comes back and how fast /ready
+answers while the pool is full.
 """
 
 from __future__ import annotations
@@ -291,6 +295,87 @@ class Bench:
         return self.paired("uncached" + suffix, port, lambda i: goals[i % len(goals)], secret)
 
 
+def pigeonhole(n: int, prefix: str) -> str:
+    """n+1 pigeons in n holes: valid, and exponential for a tableau (a slow goal)."""
+    atom = [[f"{prefix}{i}_{j}" for j in range(n)] for i in range(n + 1)]
+    clauses = ["(" + " | ".join(row) + ")" for row in atom]
+    clauses += [
+        f"~({atom[i][j]} & {atom[k][j]})"
+        for j in range(n)
+        for i in range(n + 1)
+        for k in range(i + 1, n + 1)
+    ]
+    return "~(" + " & ".join(clauses) + ")"
+
+
+def saturation_row(args: argparse.Namespace, queue: int = 5, goal_ms: int = 3000) -> str:
+    """A burst of slow goals, 3x what the server admits, on a server with the cache off:
+    when the first 429 arrives, and /ready's latency while the pool is full."""
+    port = free_port()
+    proc = start_prover(port, args, hmac_on=False, cache_size="0")
+    burst = 3 * (args.pool_size + queue)
+    outcomes: list[tuple[int, float]] = []
+    probes: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    start = time.perf_counter()
+
+    def slow(i: int) -> None:
+        body = json.dumps({"goal": pigeonhole(8, f"s{i}x"), "logic": "K", "timeout_ms": goal_ms})
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            conn.request("POST", "/prove", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except OSError:
+            status = 0
+        finally:
+            conn.close()
+        with lock:
+            outcomes.append((status, time.perf_counter() - start))
+
+    def probe(until: threading.Event) -> None:
+        while not until.is_set():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            sent = time.perf_counter()
+            conn.request("GET", "/ready")
+            status = conn.getresponse().status
+            probes.append((status, (time.perf_counter() - sent) * 1000))
+            conn.close()
+            until.wait(0.05)
+
+    done = threading.Event()
+    prober = threading.Thread(target=probe, args=(done,))
+    try:
+        workers = [threading.Thread(target=slow, args=(i,)) for i in range(burst)]
+        for worker in workers:
+            worker.start()
+        prober.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        done.set()
+        if prober.is_alive():
+            prober.join()
+        proc.terminate()
+        proc.wait(60)
+    refused = sorted(t for status, t in outcomes if status == 429)
+    admitted = sorted(t for status, t in outcomes if status == 200)
+    latencies = sorted(ms for _, ms in probes)
+    first_429 = f"{refused[0] * 1000:.1f} ms" if refused else "none"
+    first_200 = f"{admitted[0] * 1000:.0f} ms" if admitted else "none"
+    other = len(outcomes) - len(refused) - len(admitted)
+    return (
+        f"saturation: burst of {burst} slow goals ({goal_ms} ms each), pool={args.pool_size} "
+        f"queue={queue}\n"
+        f"  first 429 after {first_429} ({len(refused)} refused, {len(admitted)} answered, "
+        f"{other} other; first answer after {first_200})\n"
+        f"  /ready while full: P50 {percentile(latencies, 50):.1f} ms, "
+        f"P99 {percentile(latencies, 99):.1f} ms, max {latencies[-1] if latencies else 0:.1f} ms "
+        f"over {len(latencies)} probes, {sum(1 for s, _ in probes if s != 200)} not 200"
+    )
+
+
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print(
         f"\nclients={args.clients} duration={args.duration:g}s per row (and as long on the echo, "
@@ -325,9 +410,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-size", type=int, default=5)
     parser.add_argument("--threads", type=int, default=16, help="waitress threads")
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--saturation-only", action="store_true", help="only the saturation row (~10 s)"
+    )
     args = parser.parse_args(argv)
     if args.echo_server:
         echo_server(args.echo_server, args.threads)
+        return 0
+    if args.saturation_only:
+        print(saturation_row(args))
         return 0
 
     echo_port = free_port()
@@ -362,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{summary['logos_pxl_cache_hit_rate_percent']:.1f} %, goals "
             f"{summary['logos_pxl_goals_total']:.0f}"
         )
+    print(saturation_row(args))
     return 0
 
 

@@ -233,22 +233,32 @@ class ProverService:
         key = (self.kernel_hash, get_logic(logic).name)
         answer = self.cache.get_exact(*key, goal)
         if answer is None:
-            formula = syntax.parse(goal)
-            answer = self.cache.get(*key, formula)
-            if answer is not None:
-                answer.update(goal=goal, normalized=syntax.to_ascii(formula))
-                answer.pop("timings_ms", None)
-            else:
-                with self.admission.slot():
-                    answer = prover.prove(goal, key[1], timeout_ms)
-                if self.cut:
-                    raise NotReady("the server shut down before this goal was decided")
-                self.cache.put(*key, formula, answer)
-                answer["cache_hit"] = False
+            # Admitted before parsing: when the server is full, a goal is refused in
+            # microseconds, not after its share of the CPU for parsing and canonical forms.
+            with self.admission.slot():
+                answer = self._decide(prover, goal, key, timeout_ms)
             self.cache.put_exact(*key, goal, answer)
         if "cache_hit" not in answer:
             answer["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
             answer["cache_hit"] = True
         answer["id"] = str(uuid.uuid4())
         self.metrics.observe_answer(answer)
+        return answer
+
+    def _decide(
+        self, prover: Any, goal: str, key: tuple[str, str], timeout_ms: int | None
+    ) -> dict[str, Any]:
+        """The answer for a goal not in the exact-text cache: a renamed cache entry, or
+        the engine's."""
+        formula = syntax.parse(goal)
+        answer = self.cache.get(*key, formula)
+        if answer is not None:
+            answer.update(goal=goal, normalized=syntax.to_ascii(formula))
+            answer.pop("timings_ms", None)
+            return answer
+        answer = prover.prove(goal, key[1], timeout_ms)
+        if self.cut:
+            raise NotReady("the server shut down before this goal was decided")
+        self.cache.put(*key, formula, answer)
+        answer["cache_hit"] = False
         return answer

@@ -29,6 +29,9 @@ from pxl_prover.logics import Logic
 
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 1_000_000
+# Searches yield the CPU to the server process: HTTP, probes and refusals stay prompt
+# when every core is busy searching.
+NICENESS = 10
 
 _NODE_TYPES: dict[str, type] = {cls.__name__: cls for cls in (Atom, Top, Bot, *UNARY, *BINARY)}
 
@@ -75,6 +78,7 @@ def unflatten(nodes: list[tuple[Any, ...]]) -> Formula:
 def _prepare_worker() -> None:
     sys.setrecursionlimit(RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
+    os.nice(NICENESS)
 
 
 def _search_in_worker(
