@@ -4,8 +4,10 @@ Requests borrow a session for a bounded wait (then `PoolSaturated`, which the HT
 turns into 429 + Retry-After; `PoolUnavailable` when no session is alive or starting). A
 session that dies, hangs or passes its memory limit is dropped and replaced in the
 background without touching other requests; a check whose session died is retried once on
-another session. A session whose check ran into its RLIMIT_AS (Coq reports "Out of
-memory" and keeps going, with its heap in an unknown state) is replaced after answering.
+another session, unless the session died of memory: that certificate is remembered and
+refused from then on, so one goal cannot kill session after session. A session whose check
+ran into its RLIMIT_AS (Coq reports "Out of memory" and keeps going, with its heap in an
+unknown state) is replaced after answering.
 Sessions are recycled after `max_uses` checks (one at a time, each serving until its
 successor is up), so slow leaks in a long-lived coqtop cannot accumulate. The lock is never
 held while Coq runs, so `stats()` (behind /health) never waits for a busy pool.
