@@ -272,3 +272,17 @@ def test_a_request_cut_at_shutdown_gets_a_json_503():
     assert response.status_code == 503 and "Retry-After" in response.headers
     assert response.json()["error"]["code"] == "unavailable"
     assert time.monotonic() - started < 25  # the grace, not the request's 30 s timeout
+
+
+def test_the_largest_configurable_timeout_is_honoured_and_one_past_it_is_a_400():
+    running = RunningServer(pool_size="1", max_timeout_ms="600000")
+    try:
+        body = {"goal": "BOX(p -> p)", "logic": "K", "timeout_ms": 600_000}
+        assert running.post("/prove", body).json()["verdict"] == "proved"
+        batch = running.post("/prove/batch", {"goals": ["BOX q -> q"], "timeout_ms": 600_000})
+        assert batch.status_code == 200 and batch.json()["results"][0]["verified"] is True
+        too_long = running.post("/prove", {**body, "timeout_ms": 600_001})
+        assert_matches_openapi("POST", "/prove", too_long)
+        assert too_long.status_code == 400 and "600000" in too_long.json()["error"]["message"]
+    finally:
+        running.stop()
