@@ -286,3 +286,31 @@ def test_the_largest_configurable_timeout_is_honoured_and_one_past_it_is_a_400()
         assert too_long.status_code == 400 and "600000" in too_long.json()["error"]["message"]
     finally:
         running.stop()
+
+
+def test_a_search_process_that_dies_takes_only_its_goal_with_it():
+    from pxl_prover import tableau
+
+    running = RunningServer(pool_size="1", cache_size="0")
+    box: dict = {}
+    try:
+        worker = threading.Thread(
+            target=lambda: box.update(
+                r=running.post("/prove", {"goal": SLOW, "logic": "K", "timeout_ms": 30000})
+            )
+        )
+        worker.start()
+        wait_for(lambda: running.server.in_flight.count == 1 and tableau.PROCESSES.pids(), 30)
+        for pid in tableau.PROCESSES.pids():
+            os.kill(pid, 9)
+        worker.join(60)
+        response = box["r"]
+        assert_matches_openapi("POST", "/prove", response)
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "memory"
+        assert "search process died" in answer["limits"]["detail"]
+        after = running.post("/prove", {"goal": "BOX(p -> p)", "logic": "K"}).json()
+        assert after["verdict"] == "proved"
+    finally:
+        running.stop()

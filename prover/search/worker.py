@@ -153,6 +153,13 @@ class SearchProcesses:
             raise value
         return value
 
+    def pids(self) -> list[int]:
+        """Process ids of the search processes running now."""
+        with self._lock:
+            executor = self._executor
+        processes = (getattr(executor, "_processes", None) or {}) if executor else {}
+        return [p.pid for p in list(processes.values()) if p.pid is not None]
+
     def close(self, *, terminate: bool = False) -> None:
         """Stop the processes; with `terminate`, searches running now end (SearchCrashed)."""
         with self._lock:
