@@ -19,9 +19,9 @@ MIN_HMAC_KEY_BYTES = 32
 # The longest request timeout the engine honours: every time limit (PXL_MAX_TIMEOUT_MS,
 # PXL_DEFAULT_TIMEOUT_MS, the engine's own check of `timeout_ms`) is bounded by this one.
 TIMEOUT_CEILING_MS = 600_000
-# Waitress threads kept beyond the admission limit, so /health and /ready (and cache hits)
-# never wait behind proofs for a thread.
-PROBE_THREADS = 4
+# Waitress threads kept beyond the admission limit, so cache hits and refusals are served
+# while every admitted goal holds a thread (probes have threads of their own).
+SPARE_THREADS = 4
 
 
 class ConfigError(ValueError):
@@ -68,8 +68,8 @@ class ServerConfig:
     @property
     def waitress_threads(self) -> int:
         """PXL_THREADS, raised if needed so that every admitted request (running or
-        queued) holds a thread and PROBE_THREADS are still free for probes."""
-        return max(self.threads, self.pool_size + self.max_queue + PROBE_THREADS)
+        queued) holds a thread and SPARE_THREADS are still free."""
+        return max(self.threads, self.pool_size + self.max_queue + SPARE_THREADS)
 
     def hmac_keys(self) -> list[bytes]:
         """Accepted signing keys, current first; the previous one only during rotation."""

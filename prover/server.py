@@ -28,7 +28,7 @@ from pxl_prover.config import (
     load_config,
 )
 from pxl_prover.service import ProverService
-from pxl_prover.waitress_errors import json_errors
+from pxl_prover.waitress_adapter import PROBE_THREADS, json_errors, probes_apart
 from waitress.server import create_server
 
 log = logging.getLogger("pxl_prover.server")
@@ -89,6 +89,7 @@ class Server:
             clear_untrusted_proxy_headers=True,
         )
         json_errors(self.waitress, config.max_request_size)
+        self.probes = probes_apart(self.waitress, PROBE_THREADS)
         self._stopped = threading.Event()
 
     @property
@@ -121,6 +122,7 @@ class Server:
         self.waitress.trigger.pull_trigger(self._close_all)
         self._stopped.wait(5)
         self.waitress.task_dispatcher.shutdown(timeout=1)
+        self.probes.shutdown(timeout=1)
         self.service.close(timeout_s=5)
         log.info("stopped")
 

@@ -314,3 +314,29 @@ def test_a_search_process_that_dies_takes_only_its_goal_with_it():
         assert after["verdict"] == "proved"
     finally:
         running.stop()
+
+
+def test_probes_are_answered_while_every_http_thread_is_busy():
+    running = RunningServer(pool_size="1", max_queue="0", threads="1")
+    release = threading.Event()
+
+    def hold() -> str:
+        release.wait(60)
+        return "released"
+
+    running.server.app.add_url_rule("/test-hold", "test_hold", hold)
+    threads = running.config.waitress_threads
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as executor:
+            held = [executor.submit(running.get, "/test-hold") for _ in range(threads)]
+            wait_for(lambda: running.server.in_flight.count == threads, timeout=30)
+            for path in ("/ready", "/health"):
+                started = time.monotonic()
+                response = requests.get(running.url + path, timeout=10)
+                assert response.status_code == 200
+                assert time.monotonic() - started < 2  # generous: with no free thread, never
+            release.set()
+            assert all(f.result().status_code == 200 for f in held)
+    finally:
+        release.set()
+        running.stop()

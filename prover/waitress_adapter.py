@@ -1,4 +1,4 @@
-"""Waitress's own refusals as JSON errors, and an oversized body read off before the 413.
+"""What PXL changes in waitress: JSON refusals, oversized bodies read off, probes apart.
 
 Waitress refuses a request before the app sees it when the body is over its limit (or
 the framing is broken), with a text/plain page; and for a body over the limit it closes
@@ -6,6 +6,10 @@ the socket while the client is still sending, so the kernel resets the connectio
 the client never reads the answer. Here the refused body is read and dropped (up to
 `MAX_DRAIN_BYTES`) before the error is sent, and the error is the same JSON object the
 app gives for every other mistake.
+
+Waitress runs every request on one pool of threads, first come first served, so a probe
+that arrives behind a burst waits for the burst. `GET /health` and `GET /ready` go to
+threads of their own instead: Kubernetes' probes never wait behind proofs.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.task import ErrorTask
+from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 # Past this a refused body is not read: the connection is closed at once.
 MAX_DRAIN_BYTES = 1 << 30
+PROBE_PATHS = frozenset({"/health", "/ready"})
+PROBE_THREADS = 2
 
 
 class _DrainingParser(HTTPRequestParser):
@@ -72,6 +78,33 @@ def json_errors(server: Any, max_body_bytes: int) -> None:
             "max_body_bytes": max_body_bytes,
         },
     )
-    for listener in [server, *getattr(server, "map", {}).values()]:
-        if hasattr(listener, "channel_class"):
-            listener.channel_class = channel
+    for listener in _listeners(server):
+        listener.channel_class = channel
+
+
+def _listeners(server: Any) -> list[Any]:
+    return [x for x in [server, *getattr(server, "map", {}).values()] if hasattr(x, "add_task")]
+
+
+def probes_apart(server: Any, threads: int) -> ThreadedTaskDispatcher:
+    """Serve `GET /health` and `GET /ready` of `server` on `threads` threads of their own;
+    the caller shuts the returned dispatcher down with the server."""
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(threads)
+    for listener in _listeners(server):
+        listener.add_task = _router(listener.add_task, dispatcher)
+    return dispatcher
+
+
+def _router(default: Any, probes: ThreadedTaskDispatcher) -> Any:
+    def add_task(channel: Any) -> None:
+        request = channel.requests[0] if channel.requests else None
+        probe = (
+            request is not None
+            and not request.error
+            and request.command == "GET"
+            and request.path in PROBE_PATHS
+        )
+        (probes.add_task if probe else default)(channel)
+
+    return add_task
