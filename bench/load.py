@@ -329,8 +329,8 @@ class Bench:
         """Against a server with the cache off: every guide goal goes through search and Coq."""
         suffix = " (HMAC)" if secret else ""
         goals = [prove_body(g) for g in GUIDE_GOALS]
-        # every session meets each lemma once before the row (the first check of a lemma
-        # in a session asks Coq what it rests on, about half a second)
+        # every session and each lemma are warm before the row (the first check with a
+        # lemma asks Coq what the theorem rests on, about half a second)
         warm_clients = self.args.pool_size * 2
         drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], warm_clients, 3.0, secret)
         return self.paired("uncached" + suffix, port, lambda i: goals[i % len(goals)], secret)

@@ -225,7 +225,7 @@ class ProverService:
                 answer.update(goal=goal, normalized=syntax.to_ascii(formula))
                 answer.pop("timings_ms", None)
             else:
-                answer = prover.prove(goal, key[1], timeout_ms)
+                answer = prover.prove(goal, key[1], timeout_ms, formula=formula)
                 self.cache.put(*key, formula, answer)
                 answer["cache_hit"] = False
             self.cache.put_exact(*key, goal, answer)

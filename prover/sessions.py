@@ -16,12 +16,14 @@ the proof mode and its goal display.)
     defined, with no proof left open, and its type as Coq displays it is the claim we sent.
     An error, an anomaly, a warning, or output of any other shape is not an acceptance.
   * What the proof rests on is `Print Assumptions` of the checked theorem itself. It walks
-    every opaque proof the theorem depends on (about half a second), so each session asks
-    it of the first theorem it checks with each kernel lemma and keeps the answer for that
-    lemma: `certificate.read` admits only `lemma _ t` + the VM cast with `t` built from
-    kernel constructors alone, and the session's environment is fixed (`BackTo` returns to
-    the same state, nothing a certificate says can change it), so every later certificate
-    of that lemma elaborates to a term over the same constants.
+    every opaque proof the theorem depends on (about half a second, several times a whole
+    check), so it is asked of the first theorem checked with each kernel lemma, and the
+    answer kept for that lemma, for every session started the same way (same kernel build,
+    same command line, same clean environment: the same global environment):
+    `certificate.read` admits only `lemma _ t` + the VM cast with `t` built from kernel
+    constructors alone, and a session's environment is fixed (`BackTo` returns to the same
+    state, nothing a certificate says can change it), so every later certificate of that
+    lemma elaborates to a term over the same constants.
 A session that errors in a way it cannot recover from, hangs past its timeout, or dies is
 closed; its owner replaces it.
 """
@@ -29,6 +31,7 @@ closed; its owner replaces it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import resource
 import subprocess
@@ -47,6 +50,10 @@ from .kernel import (
     CompiledKernel,
     coq_environment,
 )
+
+# (kernel hash, build folder, coqtop arguments, lemma) -> what `Print Assumptions` said of
+# a theorem checked with that lemma; shared by the sessions started that way.
+_ASSUMPTIONS: dict[tuple[str, str, tuple[str, ...], str], tuple[str, ...]] = {}
 
 # The prompt coqtop -emacs prints after every sentence: the state number and the proofs open.
 PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|([^|]*)\| \d+ < </prompt>")
@@ -120,8 +127,7 @@ class CoqSession:
         self._reader.delayafterread = None  # pexpect sleeps after every read by default
         self.pid: int = self._process.pid
         self._closed = False
-        # lemma -> what `Print Assumptions` said of a theorem this session checked with it
-        self._assumptions: dict[str, tuple[str, ...]] = {}
+        self._started_as = (kernel.hash, str(kernel.build_dir), COQTOP_ARGS)
         self._state = self._wait(START_TIMEOUT_S)[1]
         output, self._state, opened = self._run(IMPORT_SENTENCE + ".", START_TIMEOUT_S)
         if "Error" in output or opened:
@@ -197,8 +203,9 @@ class CoqSession:
         except certificate.CertificateFormatError as exc:
             return CheckResult(False, (), str(exc), 0.0)
         self.uses += 1
-        known = self._assumptions.get(shape.lemma)
-        sentences = [f"Definition {theorem} : {shape.claim} := {shape.proof}.", f"Check {theorem}."]
+        known = _ASSUMPTIONS.get((*self._started_as, shape.lemma))
+        definition = f"Definition {theorem} : {shape.claim} := {shape.proof}."
+        sentences = [constructor_numerals(definition), f"Check {theorem}."]
         if known is None:
             sentences.append(f"Print Assumptions {theorem}.")
         # One write: the sentences on one line, `BackTo` on the next. coqtop answers every
@@ -225,12 +232,35 @@ class CoqSession:
         if isinstance(verdict, Rejected):
             return CheckResult(False, (), verdict.reason, _ms_since(started))
         if known is None:
-            known = self._assumptions[shape.lemma] = verdict
+            known = _ASSUMPTIONS[(*self._started_as, shape.lemma)] = verdict
         undeclared = sorted(set(known) - DECLARED_AXIOMS)
         if undeclared:
             message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
             return CheckResult(False, known, message, _ms_since(started))
         return CheckResult(True, known, "accepted", _ms_since(started))
+
+
+_NUMERAL = re.compile(r"\b\d+\b")
+
+
+@functools.lru_cache(maxsize=4096)
+def _binary(numeral: str) -> str:
+    """A numeral of `N` as the constructors it stands for: 0 is `N0`, 6 is `Npos (xO (xI xH))`."""
+    value = int(numeral)
+    if value == 0:
+        return "N0"
+    term = "xH"
+    for bit in bin(value)[3:]:  # below the leading 1, most significant first
+        term = f"({'xI' if bit == '1' else 'xO'} {term})"
+    return f"(Npos {term})"
+
+
+def constructor_numerals(sentence: str) -> str:
+    """The sentence with its numerals (all of type `N` in a certificate) written as `N`'s
+    constructors. Coq reads a numeral by evaluating a conversion function (a tenth of a
+    millisecond each, a third of a small check's cost); the constructors it reads as they
+    are. The claim Coq then displays (with numerals again) is compared with the one sent."""
+    return _NUMERAL.sub(lambda match: _binary(match.group()), sentence)
 
 
 def _ms_since(started: float) -> float:

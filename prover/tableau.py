@@ -26,14 +26,16 @@ How the search works, and why:
     and steps nobody depends on are left out of the tree.
   * Items have unique symbolic ids; `_emit` numbers them into the certificate's
     absolute indices only at the end, after pruning.
-Deep goals (LWB nests thousands of levels) run in a thread with a large stack.
+Deep goals (LWB nests thousands of levels) run in a long-lived thread with a large stack.
 """
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,28 +87,59 @@ def search(
     node_budget: int | None = None,
 ) -> Result:
     """Decide `goal` in `logic`. `deadline` is a `time.monotonic()` instant."""
-    outcome: list[Result | BaseException] = []
+    return _WORKERS.run(lambda: _search(goal, logic, deadline, node_budget))
 
-    def work() -> None:
-        try:
-            outcome.append(_search(goal, logic, deadline, node_budget))
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome.append(exc)
 
-    with _STACK_SIZE_LOCK:
-        old_size = threading.stack_size()
-        threading.stack_size(_STACK_BYTES)
-        try:
-            sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
-            worker = threading.Thread(target=work, name="pxl-search", daemon=True)
-            worker.start()
-        finally:
-            threading.stack_size(old_size)
-    worker.join()
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+class _Workers:
+    """Long-lived threads with a large stack that run searches, one search per thread at a
+    time; a thread is started only when every existing one is busy. (Starting a thread per
+    search cost more than a small search itself.)"""
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue] = []
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[[], Result]) -> Result:
+        with self._lock:
+            jobs = self._idle.pop() if self._idle else None
+        if jobs is None:
+            jobs = self._start()
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        jobs.put((job, done))
+        ok, value = done.get()
+        if not ok:
+            raise value
+        return value
+
+    def _start(self) -> queue.SimpleQueue:
+        jobs: queue.SimpleQueue = queue.SimpleQueue()
+        with _STACK_SIZE_LOCK:
+            old_size = threading.stack_size()
+            threading.stack_size(_STACK_BYTES)
+            try:
+                sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
+                threading.Thread(
+                    target=self._serve, args=(jobs,), name="pxl-search", daemon=True
+                ).start()
+            finally:
+                threading.stack_size(old_size)
+        return jobs
+
+    def _serve(self, jobs: queue.SimpleQueue) -> None:
+        while True:
+            job, done = jobs.get()
+            try:
+                outcome = (True, job())
+            except BaseException as exc:  # re-raised in the caller's thread
+                outcome = (False, exc)
+            del job
+            with self._lock:  # idle before answering: the caller's next search reuses it
+                self._idle.append(jobs)
+            done.put(outcome)
+            del outcome, done
+
+
+_WORKERS = _Workers()
 
 
 def _search(goal: Formula, logic: Logic, deadline: float | None, budget: int | None) -> Result:
