@@ -1,7 +1,10 @@
 """Latency of the guide's example goals in a warm process (search + certificate + Coq check).
 
 No cache is involved: every repetition runs the search and has Coq check the
-certificate again. Prints median and P95 per goal.
+certificate again. Prints per goal the median and P95 wall time, the median of the check
+(as the answer's timings report it), and CPU per request split into the Python part (this
+process: parse, search, certificate, reading Coq's answer) and the Coq part (the coqtop
+process, from /proc).
 
     .venv/bin/python bench/latency.py [--repeat 200] [--logic S5]
 """
@@ -9,6 +12,7 @@ certificate again. Prints median and P95 per goal.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -34,6 +38,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def coq_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the coqtop process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -45,19 +56,34 @@ def main(argv: list[str] | None = None) -> int:
     prover = Prover(session)
     prover.canary()  # warm: every logic's lemma assumptions asked once
     print(f"warm process, logic {args.logic}, {args.repeat} runs per goal, no cache")
-    print(f"{'goal':<58}{'verdict':>9}{'median ms':>11}{'p95 ms':>9}{'check ms':>10}")
+    print(
+        f"{'goal':<58}{'verdict':>9}{'median ms':>11}{'p95 ms':>9}{'check ms':>10}"
+        f"{'python CPU':>12}{'coq CPU':>9}"
+    )
+    totals = [0.0, 0.0, 0]
     for goal in GUIDE_GOALS:
         times, checks, verdict = [], [], ""
+        python_before, coq_before = time.process_time(), coq_cpu_s(session.pid)
         for _ in range(args.repeat):
             started = time.perf_counter()
             answer = prover.prove(goal, args.logic)
             times.append((time.perf_counter() - started) * 1000)
             checks.append(answer.get("timings_ms", {}).get("check", 0.0))
             verdict = answer["verdict"]
+        python_ms = (time.process_time() - python_before) * 1000 / args.repeat
+        coq_ms = (coq_cpu_s(session.pid) - coq_before) * 1000 / args.repeat
+        totals[0] += python_ms
+        totals[1] += coq_ms
+        totals[2] += 1
         print(
             f"{goal:<58}{verdict:>9}{statistics.median(times):>11.2f}"
             f"{percentile(times, 0.95):>9.2f}{statistics.median(checks):>10.2f}"
+            f"{python_ms:>12.2f}{coq_ms:>9.2f}"
         )
+    print(
+        f"mean CPU per request: python {totals[0] / totals[2]:.2f} ms, "
+        f"coq {totals[1] / totals[2]:.2f} ms"
+    )
     session.close()
     return 0
 

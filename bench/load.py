@@ -8,7 +8,8 @@ one prover at a time: HMAC off and on, cache on and off. Each row alternates 2-s
 slices on the prover and on the echo, so a row and its ceiling see the same background
 load; "vs echo" is the row's throughput over its own interleaved echo's. N client threads
 with keep-alive connections drive each row for D seconds in all; the table shows
-P50/P95/P99, requests/s and errors:
+P50/P95/P99, requests/s, errors, and CPU per request (ms of CPU the server process and its
+coqtop children spent, read from /proc, over the requests answered; the echo's likewise):
 
   cached          goals answered from the cache (warmed first)
   uncached        the same small goals against a server with the cache off (PXL_CACHE_SIZE=0):
@@ -16,10 +17,13 @@ P50/P95/P99, requests/s and errors:
   repeats         a workload with repeats: 36 goal shapes under random atom names
   ... (HMAC)      the same, every request signed as the deployment guide's client does
 
-Afterwards it prints the servers' own verification ratio and cache hit rate (/metrics),
-and a saturation row (alone with --saturation-only): a burst of slow goals, three times
-what the server admits (PXL_POOL_SIZE running + PXL_MAX_QUEUE waiting), against a server
-with the cache off; it shows how soon the first 429 comes back and how fast /ready
+Afterwards it prints the floor (one warm Coq check of a small lemma, CPU ms), the CPU
+budget the issue sets for an uncached request (2 x the echo's + that floor), and the
+servers' own verification ratio and cache hit rate (/metrics).
+
+A saturation row follows (alone with --saturation-only): a burst of slow goals, three
+times what the server admits (PXL_POOL_SIZE running + PXL_MAX_QUEUE waiting), against a
+server with the cache off; it shows how soon the first 429 comes back and how fast /ready
 answers while the pool is full.
 """
 
@@ -158,23 +162,55 @@ def echo_server(port: int, threads: int) -> None:
 # --- load ------------------------------------------------------------------------------
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children: its own user+system time, its reaped
+    children's (a coqtop replaced mid-run), and its live children's (the coqtop sessions)."""
+    fields = _stat_fields(pid)
+    ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = _stat_fields(int(entry.name))
+        except OSError:
+            continue
+        if int(child[1]) == pid:
+            ticks += int(child[11]) + int(child[12])
+    return ticks / _TICKS
+
+
 @dataclass
 class Row:
     name: str
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_s: float = 0.0  # the server's (and its children's) CPU over the row
     ceiling: Row | None = None  # the echo, measured in slices interleaved with this row
 
     def add(self, other: Row) -> None:
         self.latencies_ms += other.latencies_ms
         self.seconds += other.seconds
+        self.cpu_s += other.cpu_s
         for status, count in other.errors.items():
             self.errors[status] = self.errors.get(status, 0) + count
 
     @property
     def rate(self) -> float:
         return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        answered = len(self.latencies_ms) + sum(self.errors.values())
+        return 1000 * self.cpu_s / answered if answered else 0.0
 
 
 def drive(
@@ -185,9 +221,11 @@ def drive(
     clients: int,
     duration_s: float,
     secret: str | None = None,
+    server_pid: int | None = None,
 ) -> Row:
     """`clients` threads, each with its own keep-alive connection, for `duration_s`."""
     row = Row(name)
+    cpu_before = process_tree_cpu_s(server_pid) if server_pid else 0.0
     lock = threading.Lock()
     counter = iter(range(10**9))
     start = time.perf_counter()
@@ -230,6 +268,8 @@ def drive(
     for thread in threads:
         thread.join()
     row.seconds = time.perf_counter() - start
+    if server_pid:
+        row.cpu_s = process_tree_cpu_s(server_pid) - cpu_before
     return row
 
 
@@ -249,10 +289,12 @@ class Bench:
 
     SLICE_S = 2.0
 
-    def __init__(self, args: argparse.Namespace, echo_port: int) -> None:
+    def __init__(self, args: argparse.Namespace, echo_port: int, echo_pid: int) -> None:
         self.args = args
         self.echo_port = echo_port
+        self.echo_pid = echo_pid
         self.echo_body = prove_body("BOX(A -> A)")
+        self.server_pid: int | None = None  # the prover the rows run against
 
     def paired(
         self, name: str, port: int, next_body: Callable[[int], bytes], secret: str | None
@@ -261,8 +303,9 @@ class Bench:
         clients = self.args.clients
         for _ in range(max(1, round(self.args.duration / self.SLICE_S))):
             echo.add(drive("echo", self.echo_port, "/echo", lambda i: self.echo_body,
-                           clients, self.SLICE_S))  # fmt: skip
-            row.add(drive(name, port, "/prove", next_body, clients, self.SLICE_S, secret))
+                           clients, self.SLICE_S, server_pid=self.echo_pid))  # fmt: skip
+            row.add(drive(name, port, "/prove", next_body, clients, self.SLICE_S, secret,
+                          server_pid=self.server_pid))  # fmt: skip
         row.ceiling = echo
         return row
 
@@ -291,7 +334,10 @@ class Bench:
         """Against a server with the cache off: every guide goal goes through search and Coq."""
         suffix = " (HMAC)" if secret else ""
         goals = [prove_body(g) for g in GUIDE_GOALS]
-        drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], 1, 1.0, secret)
+        # every session and each lemma are warm before the row (the first check with a
+        # lemma asks Coq what the theorem rests on, about half a second)
+        warm_clients = self.args.pool_size * 2
+        drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], warm_clients, 3.0, secret)
         return self.paired("uncached" + suffix, port, lambda i: goals[i % len(goals)], secret)
 
 
@@ -383,7 +429,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     )
     header = (
         f"{'row':<36} {'req/s':>7} {'P50 ms':>7} {'P95 ms':>7} {'P99 ms':>7} {'errors':>6} "
-        f"{'echo/s':>7} {'vs echo':>7}"
+        f"{'echo/s':>7} {'vs echo':>7} {'CPU ms/req':>10} {'echo CPU':>8} {'P95 vs echo':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -394,13 +440,37 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     for row in [echo_all, *rows]:
         values = sorted(row.latencies_ms)
         ceiling = row.ceiling or row
+        p95 = percentile(values, 95)
+        ceiling_p95 = percentile(sorted(ceiling.latencies_ms), 95)
         print(
             f"{row.name:<36} {row.rate:>7.0f} {percentile(values, 50):>7.2f} "
-            f"{percentile(values, 95):>7.2f} {percentile(values, 99):>7.2f} "
-            f"{sum(row.errors.values()):>6} {ceiling.rate:>7.0f} {row.rate / ceiling.rate:>7.0%}"
+            f"{p95:>7.2f} {percentile(values, 99):>7.2f} "
+            f"{sum(row.errors.values()):>6} {ceiling.rate:>7.0f} {row.rate / ceiling.rate:>7.0%} "
+            f"{row.cpu_ms_per_request:>10.2f} {ceiling.cpu_ms_per_request:>8.2f} "
+            f"{p95 / ceiling_p95:>10.1f}x"
         )
         if row.errors:
             print(f"{'':<36} errors by status: {row.errors}")
+
+
+def warm_check_floor_ms(repeat: int = 300) -> float:
+    """Mean CPU (ms) a warm coqtop spends on one check of a small lemma, state restored
+    after it: the least any uncached request can cost on the Coq side."""
+    from pxl_prover.kernel import build_kernel
+    from pxl_prover.sessions import CoqSession
+
+    session = CoqSession(build_kernel())
+    sentence = "Definition pxl_floor : forall A : Prop, A -> A := fun A a => a."
+    samples = []
+    try:
+        for _ in range(repeat):
+            before = process_tree_cpu_s(session.pid)
+            session._run(f"{sentence}\nBackTo {session._state}.", 10)  # noqa: SLF001
+            session._wait(10)  # noqa: SLF001
+            samples.append(process_tree_cpu_s(session.pid) - before)
+    finally:
+        session.close()
+    return 1000 * sum(samples) / len(samples)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -421,9 +491,10 @@ def main(argv: list[str] | None = None) -> int:
         print(saturation_row(args))
         return 0
 
+    floor_ms = warm_check_floor_ms()
     echo_port = free_port()
     echo = start_echo(echo_port, args.threads)
-    bench = Bench(args, echo_port)
+    bench = Bench(args, echo_port, echo.pid)
     rows: list[Row] = []
     summaries = []
     try:
@@ -432,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
             for cache_size in ("100000", "0"):
                 port = free_port()
                 proc = start_prover(port, args, hmac_on=secret is not None, cache_size=cache_size)
+                bench.server_pid = proc.pid
                 try:
                     if cache_size == "0":
                         rows.append(bench.uncached_row(port, secret))
@@ -446,6 +518,11 @@ def main(argv: list[str] | None = None) -> int:
         echo.terminate()
         echo.wait(60)
     print_table(rows, args)
+    echo_cpu = [row.ceiling.cpu_ms_per_request for row in rows if row.ceiling]
+    print(
+        f"floor: one warm Coq check of a small lemma {floor_ms:.2f} ms CPU; "
+        f"uncached CPU budget (2 x echo + floor) {2 * min(echo_cpu) + floor_ms:.2f} ms/req"
+    )
     for label, summary in summaries:
         print(
             f"{label}: verification ratio "

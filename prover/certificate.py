@@ -170,11 +170,14 @@ class CertificateFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """A certificate read back: its logic, the lemma it applies and its Coq sentences."""
+    """A certificate read back: its logic, the lemma it applies, its Coq sentences, the
+    claim its theorem states (`valid_L ...` or `~ valid_L ...`) and its proof term."""
 
     logic: str
     lemma: str
     sentences: tuple[str, ...]
+    claim: str
+    proof: str
 
 
 def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
@@ -382,4 +385,6 @@ def read(source: str, theorem: str = THEOREM) -> Shape:
     if not (_closed_term(statement.group(4)) and _closed_term(applied.group(3))):
         raise CertificateFormatError("certificate terms may contain only kernel constructors")
     logic = statement.group(3)
-    return Shape(logic, f"{lemma_kind}_{logic}", tuple(p + "." for p in parts[1:]))
+    claim = parts[1].split(" : ", 1)[1]
+    proof = parts[2].removeprefix("Proof ")
+    return Shape(logic, f"{lemma_kind}_{logic}", tuple(p + "." for p in parts[1:]), claim, proof)

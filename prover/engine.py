@@ -85,13 +85,20 @@ class Prover:
         return self.checker.kernel_hash
 
     def prove(
-        self, goal: str, logic: str | None = None, timeout_ms: int | None = None
+        self,
+        goal: str,
+        logic: str | None = None,
+        timeout_ms: int | None = None,
+        *,
+        formula: Formula | None = None,
     ) -> dict[str, Any]:
-        """Decide `goal` in `logic`; raises ParseError / UnknownLogic / ValueError on bad input."""
+        """Decide `goal` in `logic`; raises ParseError / UnknownLogic / ValueError on bad input.
+        `formula`: `goal` already parsed (with this prover's limits) by the caller."""
         started = time.monotonic()
         chosen = get_logic(logic)
         budget_ms = self._budget(timeout_ms)
-        formula = parse(goal, self.limits)
+        if formula is None:
+            formula = parse(goal, self.limits)
         answer = self.decide(formula, chosen, budget_ms, started)
         answer["goal"] = goal
         answer["latency_ms"] = round((time.monotonic() - started) * 1000, 3)

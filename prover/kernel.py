@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 REPO_KERNEL_DIR = Path(__file__).resolve().parent.parent / "coq"
 
@@ -61,6 +64,9 @@ DECLARED_AXIOMS: frozenset[str] = frozenset({"Classical_Prop.classic"})
 _LOGICS = ("K", "T", "D", "B", "S4", "S5", "KD45")
 CERTIFICATE_LEMMAS = tuple(f"{kind}_{name}" for kind in ("tableau", "refute") for name in _LOGICS)
 ASSUMPTIONS_FILE = "assumptions.json"
+# What a finished build holds: the kernel hash, the sha256 of every compiled `.vo` file and
+# the recorded assumptions. A build folder is used only while it still matches it.
+MANIFEST_FILE = "manifest.json"
 
 # The kernel's logical name and the module certificates import.
 LOGICAL_NAME = "PXL"
@@ -93,6 +99,20 @@ class CompiledKernel:
     @property
     def load_args(self) -> list[str]:
         return ["-Q", str(self.build_dir), LOGICAL_NAME]
+
+
+def coq_environment(home: Path) -> dict[str, str]:
+    """The environment Coq runs in: no variable of the caller's that could make Coq load a
+    file of someone else's (COQPATH, OCAMLPATH, XDG and HOME folders with a coqrc or a
+    user-contrib). With `-q` on the command line, Coq then reads nothing but its own
+    standard library and the kernel it is pointed at."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home),
+        "XDG_DATA_HOME": str(home),
+    }
 
 
 def default_kernel_dir() -> Path:
@@ -130,8 +150,10 @@ def _record_assumptions(build_dir: Path) -> None:
         f"Print Assumptions {lemma}.\nCheck I.\n" for lemma in CERTIFICATE_LEMMAS
     )
     done = subprocess.run(
-        ["coqtop", "-quiet", "-Q", str(build_dir), LOGICAL_NAME],
+        ["coqtop", "-q", "-quiet", "-Q", str(build_dir), LOGICAL_NAME],
         input=script,
+        cwd=build_dir,
+        env=coq_environment(build_dir),
         capture_output=True,
         text=True,
         check=False,
@@ -148,6 +170,43 @@ def _record_assumptions(build_dir: Path) -> None:
         for lemma, chunk in zip(CERTIFICATE_LEMMAS, chunks[:-1], strict=True)
     }
     (build_dir / ASSUMPTIONS_FILE).write_text(json.dumps(recorded, indent=2) + "\n")
+
+
+def _compiled_files(build_dir: Path) -> dict[str, str]:
+    """sha256 of every `.vo` file in a build folder, keyed by relative path."""
+    return {
+        path.relative_to(build_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(build_dir.rglob("*.vo"))
+    }
+
+
+def _write_manifest(build_dir: Path, digest: str) -> None:
+    """Record what was built, so that a later use can tell the build was not altered."""
+    manifest = {
+        "kernel_hash": digest,
+        "compiled": _compiled_files(build_dir),
+        "assumptions": json.loads((build_dir / ASSUMPTIONS_FILE).read_text()),
+    }
+    (build_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def build_intact(build_dir: Path, digest: str) -> bool:
+    """True when `build_dir` is a finished build of kernel `digest` that still holds exactly
+    the `.vo` files and assumptions recorded when it was compiled (the source hash alone
+    names a build; it does not vouch for what is in the folder now)."""
+    try:
+        if not (build_dir / ".complete").exists():
+            return False
+        manifest = json.loads((build_dir / MANIFEST_FILE).read_text())
+        assumptions = json.loads((build_dir / ASSUMPTIONS_FILE).read_text())
+        return (
+            manifest.get("kernel_hash") == digest
+            and manifest.get("assumptions") == assumptions
+            and bool(manifest.get("compiled"))
+            and manifest["compiled"] == _compiled_files(build_dir)
+        )
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def prebuilt_roots() -> list[Path]:
@@ -193,6 +252,21 @@ def _compile_order(build_dir: Path, names: list[str]) -> list[str]:
     return order
 
 
+def _set_aside(target: Path) -> None:
+    """Move a build that no longer matches its manifest (or never finished) out of the way,
+    so a fresh build can take its place; it is deleted, not trusted again."""
+    log.warning("kernel build %s does not match its manifest; rebuilding it", target)
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name[:12]}-stale-", dir=target.parent))
+    try:
+        target.rename(aside / "build")
+    except OSError:
+        if not target.exists():  # another process set it aside first
+            return
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 def build_kernel(
     source_dir: str | os.PathLike[str] | None = None,
     cache_root: str | os.PathLike[str] | None = None,
@@ -210,17 +284,21 @@ def build_kernel(
         raise KernelBuildError(f"no .v files in kernel folder {source}")
     for prebuilt in prebuilt_roots():
         ready = prebuilt / "kernels" / digest
-        if (ready / ".complete").exists():
+        if build_intact(ready, digest):
             return CompiledKernel(source, ready, digest)
+        if ready.exists():
+            log.warning("prebuilt kernel %s does not match its manifest; not used", ready)
     root = Path(cache_root) if cache_root is not None else default_cache_root()
     target = root / "kernels" / digest
-    if (target / ".complete").exists():
+    if build_intact(target, digest):
         return CompiledKernel(source, target, digest)
     if shutil.which("coqc") is None:
         raise KernelBuildError(
             "coqc not found: install Coq 8.16 (Debian/Ubuntu: apt-get install coq)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        _set_aside(target)
     scratch = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=target.parent))
     try:
         names = []
@@ -233,6 +311,7 @@ def build_kernel(
             done = subprocess.run(
                 ["coqc", "-q", "-Q", ".", LOGICAL_NAME, name],
                 cwd=scratch,
+                env=coq_environment(scratch),
                 capture_output=True,
                 text=True,
                 check=False,
@@ -242,11 +321,12 @@ def build_kernel(
                     f"coqc failed on {name}:\n{(done.stdout + done.stderr).strip()}"
                 )
         _record_assumptions(scratch)
+        _write_manifest(scratch, digest)
         (scratch / ".complete").write_text(digest + "\n")
         try:
             scratch.rename(target)
         except OSError:
-            if not (target / ".complete").exists():
+            if not build_intact(target, digest):
                 raise
     finally:
         if scratch.exists():

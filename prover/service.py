@@ -256,7 +256,7 @@ class ProverService:
             answer.update(goal=goal, normalized=syntax.to_ascii(formula))
             answer.pop("timings_ms", None)
             return answer
-        answer = prover.prove(goal, key[1], timeout_ms)
+        answer = prover.prove(goal, key[1], timeout_ms, formula=formula)
         if self.cut:
             raise NotReady("the server shut down before this goal was decided")
         self.cache.put(*key, formula, answer)

@@ -1,21 +1,37 @@
 """Long-lived Coq sessions: one coqtop process with the PXL kernel loaded, reused per check.
 
 Starting Coq and loading the kernel costs far more than checking a certificate, so a
-session loads the kernel once, checks a certificate sentence by sentence and then
-returns to the kernel-loaded state with `BackTo`, ready for the next one.
+session loads the kernel once, checks a certificate and then returns to the kernel-loaded
+state with `BackTo`, ready for the next one. A check is one write: one line with the
+theorem as a definition, `Check` of it and, when needed, `Print Assumptions` of it; then
+`BackTo`. (`Theorem T : S. Proof t.` is `Theorem T : S. Proof. exact t. Qed.`; the kernel
+checks `t` against `S` exactly as it does for `Definition T : S := t.`, which spares Coq
+the proof mode and its goal display.)
 
-What a proof rests on is checked, not assumed: `certificate.read` admits only proofs
-of the form `apply (tableau_L _ t)` + VM cast with `t` built from kernel constructors
-alone, so the proof's axioms are exactly those of the lemma `tableau_L`, which Coq
-reports with `Print Assumptions` (asked once per kernel and logic: the answer
-cannot change while the kernel does not, and the command walks every opaque proof the
-lemma depends on, which costs a few hundred milliseconds). A session that errors in a way it cannot
-recover from, hangs past its timeout, or dies is closed; its owner replaces it.
+"Checked by Coq" fails closed:
+  * coqtop starts with `-q` (no coqrc) in an environment without the caller's HOME, XDG,
+    COQPATH or OCAMLPATH (`kernel.coq_environment`), from a kernel build whose `.vo` files
+    match the build's manifest: nothing but Coq's standard library and the kernel is loaded.
+  * A certificate is accepted only on a positive answer (`judge`): Coq said the theorem is
+    defined, with no proof left open, and its type as Coq displays it is the claim we sent.
+    An error, an anomaly, a warning, or output of any other shape is not an acceptance.
+  * What the proof rests on is `Print Assumptions` of the checked theorem itself. It walks
+    every opaque proof the theorem depends on (about half a second, several times a whole
+    check), so it is asked of the first theorem checked with each kernel lemma, and the
+    answer kept for that lemma, for every session started the same way (same kernel build,
+    same command line, same clean environment: the same global environment):
+    `certificate.read` admits only `lemma _ t` + the VM cast with `t` built from kernel
+    constructors alone, and a session's environment is fixed (`BackTo` returns to the same
+    state, nothing a certificate says can change it), so every later certificate of that
+    lemma elaborates to a term over the same constants.
+A session that errors in a way it cannot recover from, hangs past its timeout, or dies is
+closed; its owner replaces it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import resource
 import signal
@@ -33,15 +49,22 @@ from .kernel import (
     DECLARED_AXIOMS,
     LOGICAL_NAME,
     CompiledKernel,
-    parse_assumptions,
+    coq_environment,
 )
 
-# (kernel hash, lemma) -> the axioms Coq reports for the lemma; shared by all sessions.
-_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {}
+# (kernel hash, build folder, coqtop arguments, lemma) -> what `Print Assumptions` said of
+# a theorem checked with that lemma; shared by the sessions started that way.
+_ASSUMPTIONS: dict[tuple[str, str, tuple[str, ...], str], tuple[str, ...]] = {}
 
-PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|[^|]*\| \d+ < </prompt>")
+# The prompt coqtop -emacs prints after every sentence: the state number and the proofs open.
+PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|([^|]*)\| \d+ < </prompt>")
+# -q: no coqrc; -quiet: no start-up chatter.
+COQTOP_ARGS = ("-emacs", "-q", "-quiet")
 IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {' '.join(CERTIFICATE_MODULES)}"
 START_TIMEOUT_S = 60.0
+# `Print Assumptions` of a theorem walks the kernel's proofs; asked once per session and
+# lemma, it may take this long even when the request that triggers it has less time left.
+ASSUMPTIONS_TIMEOUT_S = 60.0
 # Inputs up to this size fit in a pipe's buffer and are written directly.
 _DIRECT_WRITE_BYTES = 16384
 
@@ -96,7 +119,9 @@ class CoqSession:
         # Plain pipes (a pty would cut lines at 4096 bytes) read through pexpect's
         # fd-based spawn, which waits with select rather than polling a reader thread.
         self._process = subprocess.Popen(
-            ["coqtop", "-emacs", "-quiet", *kernel.load_args],
+            ["coqtop", *COQTOP_ARGS, *kernel.load_args],
+            cwd=kernel.build_dir,
+            env=coq_environment(kernel.build_dir),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -108,9 +133,10 @@ class CoqSession:
         self._reader.delayafterread = None  # pexpect sleeps after every read by default
         self.pid: int = self._process.pid
         self._closed = False
+        self._started_as = (kernel.hash, str(kernel.build_dir), COQTOP_ARGS)
         self._state = self._wait(START_TIMEOUT_S)[1]
-        output, self._state = self._run(IMPORT_SENTENCE + ".", START_TIMEOUT_S)
-        if "Error" in output:
+        output, self._state, opened = self._run(IMPORT_SENTENCE + ".", START_TIMEOUT_S)
+        if "Error" in output or opened:
             self.close()
             raise SessionError(f"the kernel did not load: {output.strip()}")
 
@@ -130,7 +156,8 @@ class CoqSession:
         with contextlib.suppress(OSError):
             self._process.stdout.close()
 
-    def _wait(self, timeout_s: float) -> tuple[str, int]:
+    def _wait(self, timeout_s: float) -> tuple[str, int, str]:
+        """Coq's output up to the next prompt, the state number and the proofs left open."""
         try:
             self._reader.expect(PROMPT, timeout=max(timeout_s, 0.001))
         except pexpect.TIMEOUT as exc:
@@ -141,7 +168,8 @@ class CoqSession:
             if _died_of_memory(self._reader.before, self._process.returncode):
                 raise SessionOutOfMemory("Coq ran out of memory and exited") from exc
             raise SessionDied("the Coq process exited") from exc
-        return self._reader.before, int(self._reader.match.group(1))
+        match = self._reader.match
+        return self._reader.before, int(match.group(1)), match.group(2)
 
     def _send(self, text: str) -> None:
         """Write to coqtop. Large inputs go from a helper thread, so that Coq answering
@@ -162,7 +190,7 @@ class CoqSession:
         except (OSError, ValueError):
             self._abandon()
 
-    def _run(self, sentence: str, timeout_s: float) -> tuple[str, int]:
+    def _run(self, sentence: str, timeout_s: float) -> tuple[str, int, str]:
         self._send(sentence + "\n")
         return self._wait(timeout_s)
 
@@ -173,21 +201,9 @@ class CoqSession:
         with contextlib.suppress(Exception):  # nothing more can be done for a stuck process
             self._process.wait(timeout=5)
 
-    def _lemma_assumptions(self, lemma: str, deadline: float) -> tuple[str, ...]:
-        key = (self.kernel_hash, lemma)
-        recorded = self.kernel.assumptions.get(lemma)
-        if recorded is not None:
-            return recorded
-        if key not in _ASSUMPTIONS:
-            output, _ = self._run(f"Print Assumptions {lemma}.", deadline - time.monotonic())
-            if "Error" in output:
-                raise SessionError(f"the kernel has no lemma {lemma}: {_error_text(output)}")
-            _ASSUMPTIONS[key] = parse_assumptions(output)
-        return _ASSUMPTIONS[key]
-
     def check(self, source: str, theorem: str, timeout_s: float = 30.0) -> CheckResult:
-        """Have Coq check a certificate; accepted only if Coq took every sentence and the
-        proof rests on no axiom beyond the kernel's declared ones."""
+        """Have Coq check a certificate; accepted only if Coq positively accepted the theorem
+        as stated (`judge`) and it rests on no axiom beyond the kernel's declared ones."""
         started = time.monotonic()
         deadline = started + timeout_s
         try:
@@ -195,27 +211,175 @@ class CoqSession:
         except certificate.CertificateFormatError as exc:
             return CheckResult(False, (), str(exc), 0.0)
         self.uses += 1
-        message = ""
-        assumptions: tuple[str, ...] = ()
-        # One write, then one prompt per line: coqtop answers every line, even after an
-        # error, and the trailing BackTo restores the kernel-loaded state either way.
-        lines = [*shape.sentences, f"BackTo {self._state}."]
-        self._send("\n".join(lines) + "\n")
-        for _ in shape.sentences:
-            output, _ = self._wait(deadline - time.monotonic())
-            if "Error" in output and not message:
-                message = _error_text(output)
-        _, state = self._wait(max(deadline - time.monotonic(), 1.0))
-        if state != self._state:
+        known = _ASSUMPTIONS.get((*self._started_as, shape.lemma))
+        definition = f"Definition {theorem} : {shape.claim} := {shape.proof}."
+        sentences = [constructor_numerals(definition), f"Check {theorem}."]
+        if known is None:
+            sentences.append(f"Print Assumptions {theorem}.")
+        # One write: the sentences on one line, `BackTo` on the next. coqtop answers every
+        # sentence with a prompt, even after an error, and `BackTo` restores the
+        # kernel-loaded state either way.
+        self._send(" ".join(sentences) + f"\nBackTo {self._state}.\n")
+        answers = []
+        for sentence in sentences:
+            wait = deadline - time.monotonic()
+            if sentence.startswith("Print Assumptions"):
+                wait = max(wait, ASSUMPTIONS_TIMEOUT_S)
+            answers.append(self._wait(wait))
+        _, state, opened = self._wait(max(deadline - time.monotonic(), 1.0))
+        if state != self._state or opened:
             self._abandon()
             raise SessionError("Coq did not return to the kernel-loaded state")
-        if not message:
-            assumptions = self._lemma_assumptions(shape.lemma, deadline)
-            undeclared = sorted(set(assumptions) - DECLARED_AXIOMS)
-            if undeclared:
-                message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
-        elapsed = (time.monotonic() - started) * 1000
-        return CheckResult(not message, assumptions, message or "accepted", elapsed)
+        transcript = Transcript(
+            definition=answers[0][0],
+            checked=answers[1][0],
+            left_open=answers[0][2] + answers[1][2],
+            assumptions=answers[2][0] if known is None else None,
+        )
+        verdict = judge(theorem, shape.claim, transcript)
+        if isinstance(verdict, Rejected):
+            return CheckResult(False, (), verdict.reason, _ms_since(started))
+        if known is None:
+            known = _ASSUMPTIONS[(*self._started_as, shape.lemma)] = verdict
+        undeclared = sorted(set(known) - DECLARED_AXIOMS)
+        if undeclared:
+            message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
+            return CheckResult(False, known, message, _ms_since(started))
+        return CheckResult(True, known, "accepted", _ms_since(started))
+
+
+_NUMERAL = re.compile(r"\b\d+\b")
+
+
+@functools.lru_cache(maxsize=4096)
+def _binary(numeral: str) -> str:
+    """A numeral of `N` as the constructors it stands for: 0 is `N0`, 6 is `Npos (xO (xI xH))`."""
+    value = int(numeral)
+    if value == 0:
+        return "N0"
+    term = "xH"
+    for bit in bin(value)[3:]:  # below the leading 1, most significant first
+        term = f"({'xI' if bit == '1' else 'xO'} {term})"
+    return f"(Npos {term})"
+
+
+def constructor_numerals(sentence: str) -> str:
+    """The sentence with its numerals (all of type `N` in a certificate) written as `N`'s
+    constructors. Coq reads a numeral by evaluating a conversion function (a tenth of a
+    millisecond each, a third of a small check's cost); the constructors it reads as they
+    are. The claim Coq then displays (with numerals again) is compared with the one sent."""
+    return _NUMERAL.sub(lambda match: _binary(match.group()), sentence)
+
+
+def _ms_since(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What Coq printed after each sentence of one check, and any proof left open."""
+
+    definition: str
+    checked: str  # the answer to `Check <theorem>.`
+    left_open: str
+    assumptions: str | None  # None: not asked (the session knows the lemma's answer)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+
+
+_CHECKED = re.compile(r"\A\s*(?P<name>\S+)\s*\n\s*: (?P<shown>.*\S)\s*\Z", re.S)
+# Coq's note, the first time a session walks a library's opaque proofs; not part of the answer.
+_FETCHING = re.compile(r"<infomsg>\s*Fetching opaque proofs from disk for [\w.]+\s*</infomsg>")
+_ASSUMPTION = re.compile(r"([A-Za-z_][\w.']*) : \S")
+_ELLIPSIS = "..."  # Coq's `(...)`, once the parentheses around single tokens are dropped
+_CLAIM_TOKEN = re.compile(r"[()]|[^\s()]+")
+_ATOM_IN_PARENS = re.compile(r"\(\s*([^\s()]+)\s*\)")
+
+
+def judge(theorem: str, claim: str, transcript: Transcript) -> tuple[str, ...] | Rejected:
+    """Coq's answer to a check, read strictly: the assumptions of the checked theorem (empty
+    when not asked) if Coq positively accepted it, else why not. Positive means: exactly
+    "<theorem> is defined" after the definition, no proof left open, `Check` displaying
+    `theorem` with the type `claim`, and, when asked, a well-formed `Print Assumptions`
+    answer. Anything else (an error, an anomaly, a warning, garbled or missing output) is
+    a rejection."""
+    for output in (transcript.definition, transcript.checked, transcript.assumptions or ""):
+        if "Error" in output or "Anomaly" in output:
+            return Rejected(_error_text(output))
+    defined = " ".join(transcript.definition.split())
+    if defined != f"<infomsg>{theorem} is defined</infomsg>" or transcript.left_open:
+        return Rejected(f"Coq did not define the theorem: {_excerpt(transcript.definition)}")
+    checked = _CHECKED.match(transcript.checked)
+    if checked is None or checked.group("name") != theorem:
+        return Rejected(f"Coq did not show the theorem: {_excerpt(transcript.checked)}")
+    if not shows_claim(checked.group("shown"), claim):
+        return Rejected(f"Coq stated another theorem: {_excerpt(checked.group('shown'))}")
+    if transcript.assumptions is None:
+        return ()
+    named = assumptions_listed(transcript.assumptions)
+    if named is None:
+        return Rejected(f"unreadable Print Assumptions: {_excerpt(transcript.assumptions)}")
+    return named
+
+
+def assumptions_listed(output: str) -> tuple[str, ...] | None:
+    """The names `Print Assumptions` lists, or None when the output is not of its shape
+    (only axioms are expected: any other section, e.g. unsafe flags, is not accepted)."""
+    text = _FETCHING.sub("", output).strip()
+    if text == "Closed under the global context":
+        return ()
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "Axioms:":
+        return None
+    names: list[str] = []
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        if line[0].isspace():  # a long axiom type continues on an indented line
+            if not names:
+                return None
+            continue
+        match = _ASSUMPTION.match(line)
+        if match is None:
+            return None
+        names.append(match.group(1))
+    return tuple(names) if names else None
+
+
+def shows_claim(shown: str, claim: str) -> bool:
+    """Whether Coq's display of a goal is `claim`: the same tokens, grouping parentheses
+    around a single token aside, where Coq may have elided a subterm nested deeper than its
+    printing depth as `(...)`. Iterative: claims nest thousands deep."""
+    have = _CLAIM_TOKEN.findall(_ATOM_IN_PARENS.sub(r"\1", shown))
+    want = _CLAIM_TOKEN.findall(_ATOM_IN_PARENS.sub(r"\1", claim))
+    i = 0
+    for token in have:
+        if i >= len(want):
+            return False
+        if token != _ELLIPSIS:
+            if token != want[i]:
+                return False
+            i += 1
+            continue
+        if want[i] != "(":  # an elided single token
+            i += 1
+            continue
+        depth = 0
+        while i < len(want):
+            depth += {"(": 1, ")": -1}.get(want[i], 0)
+            i += 1
+            if depth == 0:
+                break
+        if depth:
+            return False
+    return i == len(want)
+
+
+def _excerpt(output: str) -> str:
+    return " ".join(output.split())[:300] or "(nothing)"
 
 
 def _died_of_memory(last_output: object, returncode: int | None) -> bool:

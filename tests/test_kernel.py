@@ -39,7 +39,7 @@ def print_assumptions(kernel, names: tuple[str, ...]) -> dict[str, tuple[str, ..
     )
     script = script.replace('Idtac "@@END@@".', "Check I.")
     done = subprocess.run(
-        ["coqtop", "-quiet", *kernel.load_args],
+        ["coqtop", "-q", "-quiet", *kernel.load_args],
         input=script,
         capture_output=True,
         text=True,

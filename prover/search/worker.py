@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import queue
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -75,34 +76,42 @@ def unflatten(nodes: list[tuple[Any, ...]]) -> Formula:
     return built[-1]
 
 
+_JOBS: queue.SimpleQueue = queue.SimpleQueue()
+
+
 def _prepare_worker() -> None:
+    """Raise this process's limits and start its one long-lived deep-stack search thread
+    (a worker process runs one search at a time; starting a thread per search cost more
+    than a small search itself)."""
     sys.setrecursionlimit(RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
-    os.nice(NICENESS)
+    threading.Thread(target=_serve, name="pxl-search", daemon=True).start()
+
+
+def _serve() -> None:
+    from pxl_prover.tableau import run_search
+
+    while True:
+        nodes, logic, deadline, budget, done = _JOBS.get()
+        try:
+            result = run_search(unflatten(nodes), logic, deadline, budget)
+            outcome = pickle.dumps((True, result), pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # handed to the caller, which re-raises it
+            try:
+                outcome = pickle.dumps((False, exc))
+            except Exception:  # noqa: BLE001 - an exception that does not pickle
+                outcome = pickle.dumps((False, RuntimeError(repr(exc))))
+        done.put(outcome)
 
 
 def _search_in_worker(
     nodes: list[tuple[Any, ...]], logic: Logic, deadline: float | None, budget: int | None
 ) -> bytes:
-    """Run in a worker process: search on a deep-stack thread, pickle the outcome there."""
-    from pxl_prover.tableau import run_search
-
-    outcome: list[bytes] = []
-
-    def work() -> None:
-        try:
-            result = run_search(unflatten(nodes), logic, deadline, budget)
-            outcome.append(pickle.dumps((True, result), pickle.HIGHEST_PROTOCOL))
-        except BaseException as exc:  # handed to the caller, which re-raises it
-            try:
-                outcome.append(pickle.dumps((False, exc)))
-            except Exception:  # noqa: BLE001 - an exception that does not pickle
-                outcome.append(pickle.dumps((False, RuntimeError(repr(exc)))))
-
-    thread = threading.Thread(target=work, name="pxl-search")
-    thread.start()
-    thread.join()
-    return outcome[0]
+    """Run in a worker process: the search thread decides, and pickles the outcome
+    there (pickling recurses as deep as the proof tree)."""
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    _JOBS.put((nodes, logic, deadline, budget, done))
+    return done.get()
 
 
 class SearchProcesses:

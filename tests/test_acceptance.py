@@ -1,0 +1,163 @@
+""" "Checked by Coq" fails closed: sessions load no user file, a certificate is accepted only
+on Coq's positive answer for the theorem as stated, what it rests on is asked of the checked
+theorem itself, and a compiled kernel is used only while it matches what was built."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from pxl_prover import certificate as c
+from pxl_prover import sessions
+from pxl_prover.kernel import REPO_KERNEL_DIR, build_intact, build_kernel
+from pxl_prover.logics import get_logic
+from pxl_prover.sessions import CoqSession, Rejected, Transcript, judge, shows_claim
+from pxl_prover.syntax import parse
+
+# A file that, if Coq loaded it, would make every VM-cast proof go through an axiom.
+HOSTILE_RC = """Axiom pxl_cheat : forall P : Prop, P.
+Ltac vm_cast_no_check t := exact (pxl_cheat _).
+"""
+# `Var 0` is not K-valid; this certificate must never be accepted.
+FALSE_CERTIFICATE = """From PXL Require Import Tableau.
+Theorem pxl_goal : valid_K (Var 0).
+Proof (tableau_K _ (TBot 0)
+  ltac:(vm_cast_no_check (eq_refl true))).
+"""
+TRUE_CERTIFICATE = c.render(
+    parse("BOX A -> BOX BOX A"),
+    get_logic("S4"),
+    c.AndRule(0, c.DiaRule(2, c.DiaRule(3, c.Trans(0, 1, c.BoxRule(1, 2, c.Close(5, 4)))))),
+)
+
+
+def test_a_hostile_coqrc_in_home_is_not_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    home = tmp_path / "home"
+    (home / ".config" / "coq").mkdir(parents=True)
+    (home / ".coqrc").write_text(HOSTILE_RC)
+    (home / ".config" / "coq" / "coqrc.8.16").write_text(HOSTILE_RC)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    session = CoqSession(compiled_kernel)
+    try:
+        assert not session.check(FALSE_CERTIFICATE, c.THEOREM, 60).accepted
+        accepted = session.check(TRUE_CERTIFICATE, c.THEOREM, 60)
+        assert accepted.accepted, accepted.message
+        assert accepted.assumptions == ("Classical_Prop.classic",)
+    finally:
+        session.close()
+
+
+def test_assumptions_are_those_of_the_checked_theorem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    """Were a user file loaded anyway, the axiom it slips into the proof is found: the
+    lemma `tableau_K` itself rests on `classic` alone, the checked theorem does not."""
+    hostile = tmp_path / "hostile.v"
+    hostile.write_text(HOSTILE_RC)
+    monkeypatch.setattr(sessions, "COQTOP_ARGS", ("-emacs", "-quiet", "-init-file", str(hostile)))
+    session = CoqSession(compiled_kernel)
+    try:
+        for source in (FALSE_CERTIFICATE, TRUE_CERTIFICATE, FALSE_CERTIFICATE):
+            result = session.check(source, c.THEOREM, 60)
+            assert not result.accepted
+            assert "pxl_cheat" in result.message
+    finally:
+        session.close()
+
+
+CLAIM = "valid_S5 (Box (Impl (Var 0) (Var 0)))"
+DEFINED = "<infomsg>pxl_goal is defined</infomsg>\n\n"
+CHECKED = "pxl_goal\n     : valid_S5\n         (Box (Impl (Var 0) (Var 0)))\n\n"
+AXIOMS = "Axioms:\nClassical_Prop.classic : forall P : Prop, P \\/ ~ P\n\n"
+
+
+def transcript(**changes: str | None) -> Transcript:
+    fields = {"definition": DEFINED, "checked": CHECKED, "left_open": "", "assumptions": AXIOMS}
+    return Transcript(**{**fields, **changes})
+
+
+def test_a_positive_answer_is_accepted_with_the_theorems_assumptions() -> None:
+    assert judge("pxl_goal", CLAIM, transcript()) == ("Classical_Prop.classic",)
+    closed = transcript(assumptions="Closed under the global context\n")
+    assert judge("pxl_goal", CLAIM, closed) == ()
+    fetching = "<infomsg>\nFetching opaque proofs from disk for PXL.Tableau\n</infomsg>\n"
+    assert judge("pxl_goal", CLAIM, transcript(assumptions=fetching + AXIOMS)) == (
+        "Classical_Prop.classic",
+    )
+    assert judge("pxl_goal", CLAIM, transcript(assumptions=None)) == ()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"definition": ""},  # nothing said: no verdict
+        {"definition": "Anomaly: Uncaught exception Not_found.\nPlease report.\n"},
+        {"definition": "Warning: something odd [odd,default]\n"},  # warning-only
+        {"definition": "<infomsg>pxl_goal is defined</infomsg>\nWarning: odd\n"},
+        {"definition": "<infomsg>other is defined</infomsg>\n"},
+        {"definition": "<infomsg>pxl_goal is def\x00ined</infomsg>"},  # garbled
+        {"left_open": "pxl_goal"},  # a proof still open: nothing was defined
+        {"checked": ""},
+        {"checked": "Error: The reference pxl_goal was not found in the current environment."},
+        {"checked": "other\n     : valid_S5 (Box (Impl (Var 0) (Var 0)))\n"},
+        {"checked": "pxl_goal\n     : valid_S5 (Box (Impl (Var 0) (Var 1)))\n"},  # another claim
+        {"checked": "pxl_goal\n     : valid_K (Box (Impl (Var 0) (Var 0)))\n"},  # another logic
+        {"checked": "pxl_goal\n     : valid_S5 (Box (Impl (Var 0) (Var 0))) /\\ True\n"},
+        {"checked": "pxl_goal\n     : valid_S5\n"},  # cut short
+        {"assumptions": ""},
+        {"assumptions": "Axioms:\n"},
+        {"assumptions": "Axioms:\n!!garbled!!\n"},
+        {"assumptions": "Anomaly: stack overflow.\n"},
+        {"assumptions": AXIOMS + "Assumptions of guardedness:\npxl_goal\n"},  # unsafe flags
+    ],
+)
+def test_anything_but_a_positive_answer_is_rejected(changes: dict[str, str]) -> None:
+    assert isinstance(judge("pxl_goal", CLAIM, transcript(**changes)), Rejected)
+
+
+def test_a_claim_coq_shows_elided_matches_only_what_was_sent() -> None:
+    claim = "valid_K (Conj (Box (Var 0)) (Dia (Neg (Var 1))))"
+    assert shows_claim("valid_K (Conj (...) (Dia (...)))", claim)
+    assert shows_claim("valid_K (...)", claim)
+    assert shows_claim("valid_K FTop", "valid_K (FTop)")
+    assert not shows_claim("valid_K (Conj (...) (Box (...)))", claim)
+    assert not shows_claim("valid_K (Conj (...) (Dia (...)) (...))", claim)
+    assert not shows_claim("valid_K (Conj (...))", claim)
+    assert not shows_claim("valid_T (...)", claim)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_tampered_cached_kernel_is_rebuilt_not_used(tmp_path: Path, compiled_kernel) -> None:
+    cache = tmp_path / "cache"
+    copy = cache / "kernels" / compiled_kernel.hash
+    shutil.copytree(compiled_kernel.build_dir, copy)
+    assert build_intact(copy, compiled_kernel.hash)
+    original = _sha256(copy / "Tableau.vo")
+    with (copy / "Tableau.vo").open("ab") as vo:
+        vo.write(b"\0tampered")
+    assert not build_intact(copy, compiled_kernel.hash)
+    kernel = build_kernel(REPO_KERNEL_DIR, cache)
+    assert kernel.build_dir == copy
+    assert _sha256(copy / "Tableau.vo") == original
+    assert build_intact(copy, compiled_kernel.hash)
+
+
+def test_a_tampered_prebuilt_kernel_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    prebuilt = tmp_path / "image-cache" / "kernels" / compiled_kernel.hash
+    shutil.copytree(compiled_kernel.build_dir, prebuilt)
+    (prebuilt / "Extra.vo").write_bytes((prebuilt / "Tableau.vo").read_bytes())
+    monkeypatch.setenv("PXL_PREBUILT_KERNELS", str(tmp_path / "image-cache"))
+    writable = tmp_path / "cache"
+    shutil.copytree(compiled_kernel.build_dir, writable / "kernels" / compiled_kernel.hash)
+    kernel = build_kernel(REPO_KERNEL_DIR, writable)
+    assert kernel.build_dir == writable / "kernels" / compiled_kernel.hash
