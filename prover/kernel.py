@@ -193,6 +193,15 @@ def _compile_order(build_dir: Path, names: list[str]) -> list[str]:
     return order
 
 
+def _is_complete(build_dir: Path) -> bool:
+    """True when `build_dir` holds a finished build that this process can read; a build it
+    may not read (e.g. an image's, made by root with mode 0700) counts as absent."""
+    try:
+        return (build_dir / ".complete").is_file() and os.access(build_dir, os.R_OK | os.X_OK)
+    except OSError:
+        return False
+
+
 def build_kernel(
     source_dir: str | os.PathLike[str] | None = None,
     cache_root: str | os.PathLike[str] | None = None,
@@ -210,11 +219,11 @@ def build_kernel(
         raise KernelBuildError(f"no .v files in kernel folder {source}")
     for prebuilt in prebuilt_roots():
         ready = prebuilt / "kernels" / digest
-        if (ready / ".complete").exists():
+        if _is_complete(ready):
             return CompiledKernel(source, ready, digest)
     root = Path(cache_root) if cache_root is not None else default_cache_root()
     target = root / "kernels" / digest
-    if (target / ".complete").exists():
+    if _is_complete(target):
         return CompiledKernel(source, target, digest)
     if shutil.which("coqc") is None:
         raise KernelBuildError(
@@ -243,10 +252,13 @@ def build_kernel(
                 )
         _record_assumptions(scratch)
         (scratch / ".complete").write_text(digest + "\n")
+        # mkdtemp made the folder 0700: open it to the user a server runs as (an image
+        # compiles as root; its pods run unprivileged and only read the build).
+        scratch.chmod(0o755)
         try:
             scratch.rename(target)
         except OSError:
-            if not (target / ".complete").exists():
+            if not _is_complete(target):
                 raise
     finally:
         if scratch.exists():
