@@ -16,7 +16,7 @@
 # Where PyPI is reached through a TLS-intercepting proxy, pass its CA bundle as a build
 # secret (used by pip for that one step, never stored in the image):
 #   docker build --secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt -t pxl-prover .
-# Without Docker: scripts/image-check.sh builds and checks this image with buildah and podman.
+# Without Docker: scripts/build-images.sh builds it with buildah; tests/test_images.py checks it.
 
 FROM debian:bookworm-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive \

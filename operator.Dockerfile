@@ -5,7 +5,7 @@
 # only that venv and the kernel's .v sources. Build from the repository root:
 #   docker build -f operator.Dockerfile -t ghcr.io/logos-pxl/pxl-operator:0.1.0 .
 # (behind a TLS-intercepting proxy add --secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt;
-# without Docker, scripts/image-check.sh builds and checks it with buildah and podman).
+# without Docker, scripts/build-images.sh builds it with buildah; tests/test_images.py checks it).
 
 FROM debian:bookworm-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -64,5 +64,5 @@ COPY --from=build /opt/pxl/ /opt/pxl/
 USER 10001:10001
 # kopf's liveness endpoint (the chart probes it).
 EXPOSE 8080
-ENTRYPOINT ["/opt/pxl/venv/bin/pxl-operator"]
+ENTRYPOINT ["pxl-operator"]
 CMD ["run", "--liveness=http://0.0.0.0:8080/healthz"]

@@ -242,6 +242,7 @@ def test_prover_runs_as_the_pod_spec_says_proves_refutes_and_stops_on_sigterm(
     state = prover.state()
     assert not state["Running"]
     assert state["ExitCode"] == 0, f"SIGTERM did not stop it cleanly: {state}\n{prover.logs()}"
+    assert "received SIGTERM" in prover.logs()
 
 
 def checkout_kernel_hash() -> str:
