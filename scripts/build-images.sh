@@ -33,11 +33,12 @@ done
 # 1. The base image, under the name the Dockerfiles use.
 if ! podman image exists "$BASE_IMAGE"; then
     rootfs="$CACHE/debian-bookworm-slim.tar"
-    if [ ! -s "$rootfs" ]; then
+    if [ ! -f "$rootfs" ] || [ ! -s "$rootfs" ]; then
         say "making the base rootfs with mmdebstrap (about a minute)"
         mkdir -p "$CACHE"
+        rm -rf "$rootfs" "$rootfs.partial"
         # What Debian's official slim image leaves out: manuals, translations, docs.
-        mmdebstrap --quiet --variant=minbase \
+        mmdebstrap --quiet --variant=minbase --format=tar \
             --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
             --dpkgopt='path-exclude=/usr/share/man/*' \
             --dpkgopt='path-exclude=/usr/share/locale/*' \
