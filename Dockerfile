@@ -26,6 +26,14 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends coq python3 python3-venv >/dev/null
+# Coq's run-time files, staged under /coq-runtime for one COPY into the runtime stage
+# (before the sources come in, so a code change does not stage them again).
+RUN mkdir -p /coq-runtime/usr/bin /coq-runtime/etc /coq-runtime/usr/lib/ocaml \
+    && cp /usr/bin/coqtop /usr/bin/coqc /usr/bin/coqdep /coq-runtime/usr/bin/ \
+    && cp /etc/ocamlfind.conf /coq-runtime/etc/ \
+    && cd /usr/lib/ocaml \
+    && find coq-core coq \( -name '*.cmxs' -o -name META -o -name '*.vo' \) -print \
+       | tar -cf - -T - | tar -xf - -C /coq-runtime/usr/lib/ocaml
 WORKDIR /src
 COPY pyproject.toml ./
 # The runtime dependencies (pyproject's base set, not [dev]) in a layer of their own, so
@@ -50,13 +58,6 @@ RUN kernel_dir="$(/opt/pxl/venv/bin/python -c 'from pxl_prover.kernel import REP
     && mkdir -p "$kernel_dir" \
     && (cd /src/coq && find . -name '*.v' -exec cp --parents {} "$kernel_dir" \;) \
     && PXL_CACHE_DIR=/opt/pxl/prebuilt /opt/pxl/venv/bin/python -m pxl_prover.kernel build
-# Coq's run-time files, staged under /coq-runtime for one COPY into the runtime stage.
-RUN mkdir -p /coq-runtime/usr/bin /coq-runtime/etc /coq-runtime/usr/lib/ocaml \
-    && cp /usr/bin/coqtop /usr/bin/coqc /usr/bin/coqdep /coq-runtime/usr/bin/ \
-    && cp /etc/ocamlfind.conf /coq-runtime/etc/ \
-    && cd /usr/lib/ocaml \
-    && find coq-core coq \( -name '*.cmxs' -o -name META -o -name '*.vo' \) -print \
-       | tar -cf - -T - | tar -xf - -C /coq-runtime/usr/lib/ocaml
 
 FROM debian:bookworm-slim
 ENV PYTHONUNBUFFERED=1 \
