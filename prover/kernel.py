@@ -195,7 +195,7 @@ def build_intact(build_dir: Path, digest: str) -> bool:
     the `.vo` files and assumptions recorded when it was compiled (the source hash alone
     names a build; it does not vouch for what is in the folder now)."""
     try:
-        if not (build_dir / ".complete").exists():
+        if not (build_dir / ".complete").is_file():
             return False
         manifest = json.loads((build_dir / MANIFEST_FILE).read_text())
         assumptions = json.loads((build_dir / ASSUMPTIONS_FILE).read_text())
@@ -323,6 +323,9 @@ def build_kernel(
         _record_assumptions(scratch)
         _write_manifest(scratch, digest)
         (scratch / ".complete").write_text(digest + "\n")
+        # mkdtemp made the folder 0700: open it to the user a server runs as (an image
+        # compiles as root; its pods run unprivileged and only read the build).
+        scratch.chmod(0o755)
         try:
             scratch.rename(target)
         except OSError:

@@ -109,3 +109,32 @@ def test_a_prebuilt_kernel_is_used_without_compiling(
     monkeypatch.setenv("PATH", "")  # no coqc: compiling would fail
     kernel = build_kernel(REPO_KERNEL_DIR, tmp_path / "empty-writable-cache")
     assert kernel.build_dir == prebuilt / "kernels" / compiled_kernel.hash
+
+
+def test_a_new_build_is_readable_by_other_users(tmp_path: Path) -> None:
+    # An image compiles as root; its pods run as an unprivileged user and read the build.
+    kernel = build_kernel(REPO_KERNEL_DIR, tmp_path / "cache")
+    assert kernel.build_dir.stat().st_mode & 0o555 == 0o555
+    for path in kernel.build_dir.iterdir():
+        assert path.stat().st_mode & 0o444 == 0o444, path
+
+
+def test_an_unreadable_prebuilt_kernel_falls_back_to_the_writable_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    prebuilt = tmp_path / "image-cache"
+    shutil.copytree(compiled_kernel.build_dir, prebuilt / "kernels" / compiled_kernel.hash)
+    cache = tmp_path / "writable-cache"
+    shutil.copytree(compiled_kernel.build_dir, cache / "kernels" / compiled_kernel.hash)
+    monkeypatch.setenv("PXL_PREBUILT_KERNELS", str(prebuilt))
+    is_file = Path.is_file
+
+    def denied_under_prebuilt(path: Path) -> bool:
+        # What an unprivileged user meets in a folder only root may enter (tests run as root).
+        if path.is_relative_to(prebuilt):
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", denied_under_prebuilt)
+    kernel = build_kernel(REPO_KERNEL_DIR, cache)
+    assert kernel.build_dir == cache / "kernels" / compiled_kernel.hash
