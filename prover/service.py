@@ -142,6 +142,7 @@ class ProverService:
                 acquire_timeout_s=self.config.pool_wait_s,
                 max_uses=self.config.session_max_uses,
                 on_restart=self.metrics.observe_session_restart,
+                queue_timer=lambda: self.metrics.queue_timer("session"),
             )
             self.pool.start()
             while not self.pool.wait_until_alive(SESSION_WAIT_STEP_S):
