@@ -9,6 +9,9 @@ nothing depends on which event was missed.
 from __future__ import annotations
 
 import copy
+import datetime
+import hashlib
+import json
 import logging
 import secrets
 import threading
@@ -19,6 +22,7 @@ import kopf
 from pxl_operator import manifests
 from pxl_operator.kernel import KernelError, configmap_name, target_hash
 from pxl_operator.kube import ApiError, Kube
+from pxl_operator.metrics import OperatorMetrics
 from pxl_operator.rollout import (
     Memory,
     assess,
@@ -94,9 +98,13 @@ def _clearing_dropped_fields(patch: dict[str, Any], live: Mapping[str, Any]) -> 
 class Reconciler:
     """Applies the pure builders' output through the API; one lock per PXLProver."""
 
-    def __init__(self, kube: Kube, warn: WarnFn) -> None:
+    def __init__(self, kube: Kube, warn: WarnFn, metrics: OperatorMetrics | None = None) -> None:
         self.kube = kube
         self.warn = warn
+        self.metrics = metrics or OperatorMetrics()
+        # Fingerprint of the last manifest applied per child: the same manifest again with a
+        # live object that differs (or is gone) means someone changed it: a drift repair.
+        self._applied: dict[tuple[str, str, str], str] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.completed = 0
@@ -111,9 +119,11 @@ class Reconciler:
             owner = self.kube.get(KIND, namespace, name)
             if owner is None or owner.get("metadata", {}).get("deletionTimestamp"):
                 self.known.discard((namespace, name))
+                self.metrics.forget(namespace, name)
                 return
             self.known.add((namespace, name))
-            self._reconcile(owner)
+            with self.metrics.timed_reconcile():
+                self._reconcile(owner)
             self.completed += 1
 
     def resync(self) -> None:
@@ -140,9 +150,11 @@ class Reconciler:
             self._check_conflicts(owner, desired)
         except SpecError as exc:
             self._report_failure(owner, "InvalidSpec", "fix the spec: " + "; ".join(exc.problems))
+            self.metrics.reconciled("InvalidSpec")
             return
         except (KernelError, ReconcileFailure) as exc:
             self._report_failure(owner, exc.reason, exc.message)
+            self.metrics.reconciled(exc.reason)
             return
 
         memory = Memory.from_status(owner.get("status") or {})
@@ -174,6 +186,8 @@ class Reconciler:
             reason, message = outcome.event or ("RolledBack", "")
             logger.warning("PXLProver %s/%s rolled back: %s", namespace, name, message)
             self.warn(owner, reason, message)
+            self.metrics.rollbacks.labels(namespace, name).inc()
+        self._observe_rollout(owner, outcome.conditions, rolled_back=bool(outcome.restore_template))
         self._write_status(
             owner,
             outcome.conditions,
@@ -185,6 +199,32 @@ class Reconciler:
                 **outcome.memory.to_status(),
             },
         )
+        self.metrics.reconciled(None)
+
+    def _observe_rollout(
+        self, owner: Mapping[str, Any], conditions: list[Condition], *, rolled_back: bool
+    ) -> None:
+        """Rollout duration, from the Progressing=True transition the status recorded
+        (so it survives an operator restart) to completion or rollback."""
+        old = {c.get("type"): c for c in (owner.get("status") or {}).get("conditions") or []}
+        started = old.get("Progressing", {})
+        if started.get("status") != "True" or started.get("reason") != "RollingOut":
+            return
+        new = {c["type"]: c for c in conditions}.get("Progressing", {})
+        if rolled_back:
+            result = "rolled_back"
+        elif new.get("reason") == "RolloutComplete":
+            result = "complete"
+        else:
+            return
+        try:
+            since = datetime.datetime.strptime(
+                started["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ"
+            ).replace(tzinfo=datetime.UTC)
+        except (KeyError, TypeError, ValueError):
+            return
+        seconds = (datetime.datetime.now(tz=datetime.UTC) - since).total_seconds()
+        self.metrics.rollout_duration.labels(result).observe(max(seconds, 0.0))
 
     def _check_auth_secret(self, owner: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
         ref = spec["auth"].get("secretRef")
@@ -234,7 +274,12 @@ class Reconciler:
         namespace = owner["metadata"]["namespace"]
         name = child["metadata"]["name"]
         live = self.kube.get(kind, namespace, name)
+        fingerprint = hashlib.sha256(json.dumps(child, sort_keys=True).encode()).hexdigest()
+        same_as_last = self._applied.get((namespace, kind, name)) == fingerprint
+        self._applied[(namespace, kind, name)] = fingerprint
         if live is None:
+            if same_as_last:
+                self.metrics.drift_repairs.labels(kind).inc()
             body = dict(child)
             kopf.append_owner_reference(body, owner=owner)
             try:
@@ -247,6 +292,8 @@ class Reconciler:
                 live = self.kube.get(kind, namespace, name) or {}
         patch = _clearing_dropped_fields(_without_owner_refs(child), live)
         if not is_subset(patch, live):
+            if same_as_last:
+                self.metrics.drift_repairs.labels(kind).inc()
             self.kube.merge_patch(kind, namespace, name, patch)
             logger.info("Patched %s %s/%s", kind, namespace, name)
 
@@ -287,6 +334,9 @@ class Reconciler:
             "conditions": merge_conditions(old.get("conditions"), conditions, now()),
             **fields,
         }
+        self.metrics.set_status(
+            owner["metadata"]["namespace"], owner["metadata"]["name"], conditions, fields
+        )
         if all(old.get(key) == value for key, value in new.items()):
             return
         try:
