@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 import yaml
-from pxl_operator import manifests
+from pxl_operator import manifests, monitoring
 from pxl_operator.kernel import KernelError, configmap_name, target_hash
 from pxl_operator.spec import SpecError, resolve
 
@@ -86,6 +86,7 @@ def render(
             raise RenderError(f"PXLProver {namespace}/{name} is invalid:\n  {problems}") from exc
         kernel = _kernel_hash(namespace, spec, configmaps, err)
         out.extend(manifests.children(name, namespace, spec, kernel))
+        out.extend(monitoring.children(name, namespace, spec))
         if manifests.generates_hmac_secret(spec):
             secret_name = manifests.hmac_secret_name(name, spec)
             if generate_secret:

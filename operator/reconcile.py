@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
-from pxl_operator import manifests
+from pxl_operator import manifests, monitoring
 from pxl_operator.kernel import KernelError, configmap_name, target_hash
 from pxl_operator.kube import ApiError, Kube
 from pxl_operator.metrics import OperatorMetrics
@@ -147,6 +147,7 @@ class Reconciler:
             target = target_hash(namespace, spec, configmap)
             self._check_auth_secret(owner, spec)
             desired = manifests.children(name, namespace, spec, target)
+            desired += monitoring.children(name, namespace, spec)
             self._check_conflicts(owner, desired)
         except SpecError as exc:
             self._report_failure(owner, "InvalidSpec", "fix the spec: " + "; ".join(exc.problems))
@@ -167,7 +168,8 @@ class Reconciler:
                 # This template stalled and was rolled back: keep serving the restored one.
                 child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
             self._apply(owner, child)
-        for kind, wanted in manifests.optional_kinds(spec).items():
+        optional = {**manifests.optional_kinds(spec), **monitoring.optional_kinds(spec)}
+        for kind, wanted in optional.items():
             if not wanted:
                 self._delete_owned(owner, kind, name)
 
@@ -196,6 +198,7 @@ class Reconciler:
                 "replicas": outcome.state.replicas,
                 "readyReplicas": outcome.state.ready,
                 "endpoint": manifests.endpoint(name, namespace, spec),
+                "selector": manifests.label_selector(name),
                 **outcome.memory.to_status(),
             },
         )
