@@ -28,7 +28,14 @@ DEFAULT_RESYNC_INTERVAL_S = 300.0
 
 
 def _warn(owner: Mapping[str, Any], reason: str, message: str) -> None:
-    kopf.warn(dict(owner), reason=reason, message=message)
+    """A Warning event; kopf can post one only from a handler's context, so a reconcile
+    from the periodic resync logs it instead of failing after the rollback it reports."""
+    try:
+        kopf.warn(dict(owner), reason=reason, message=message)
+    except LookupError:
+        logging.getLogger(__name__).warning(
+            "%s (no event posted from the resync): %s", reason, message
+        )
 
 
 @kopf.on.login(id="credentials")

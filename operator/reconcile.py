@@ -8,6 +8,7 @@ nothing depends on which event was missed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import hashlib
@@ -163,11 +164,14 @@ class Reconciler:
         if manifests.generates_hmac_secret(spec):
             self._ensure_generated_secret(owner, spec)
         rejected = is_rejected(template, memory) and memory.last_good_template is not None
+        applied_at = datetime.datetime.now(tz=datetime.UTC)
+        rolled = False
         for child in desired:
             if child["kind"] == "Deployment" and rejected:
                 # This template stalled and was rolled back: keep serving the restored one.
                 child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
-            self._apply(owner, child)
+            changed = self._apply(owner, child)
+            rolled |= changed and child["kind"] == "Deployment"
         optional = {**manifests.optional_kinds(spec), **monitoring.optional_kinds(spec)}
         for kind, wanted in optional.items():
             if not wanted:
@@ -189,7 +193,12 @@ class Reconciler:
             logger.warning("PXLProver %s/%s rolled back: %s", namespace, name, message)
             self.warn(owner, reason, message)
             self.metrics.rollbacks.labels(namespace, name).inc()
-        self._observe_rollout(owner, outcome.conditions, rolled_back=bool(outcome.restore_template))
+        self._observe_rollout(
+            owner,
+            outcome.conditions,
+            rolled_back=outcome.restore_template is not None,
+            started_now=applied_at if rolled else None,
+        )
         self._write_status(
             owner,
             outcome.conditions,
@@ -205,14 +214,16 @@ class Reconciler:
         self.metrics.reconciled(None)
 
     def _observe_rollout(
-        self, owner: Mapping[str, Any], conditions: list[Condition], *, rolled_back: bool
+        self,
+        owner: Mapping[str, Any],
+        conditions: list[Condition],
+        *,
+        rolled_back: bool,
+        started_now: datetime.datetime | None,
     ) -> None:
-        """Rollout duration, from the Progressing=True transition the status recorded
-        (so it survives an operator restart) to completion or rollback."""
-        old = {c.get("type"): c for c in (owner.get("status") or {}).get("conditions") or []}
-        started = old.get("Progressing", {})
-        if started.get("status") != "True" or started.get("reason") != "RollingOut":
-            return
+        """Rollout duration, to completion or rollback, from the Progressing=True
+        transition the status recorded (so it survives an operator restart), or from this
+        reconcile when it applied the template and the rollout ended at once."""
         new = {c["type"]: c for c in conditions}.get("Progressing", {})
         if rolled_back:
             result = "rolled_back"
@@ -220,11 +231,15 @@ class Reconciler:
             result = "complete"
         else:
             return
-        try:
-            since = datetime.datetime.strptime(
-                started["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ"
-            ).replace(tzinfo=datetime.UTC)
-        except (KeyError, TypeError, ValueError):
+        old = {c.get("type"): c for c in (owner.get("status") or {}).get("conditions") or []}
+        started = old.get("Progressing", {})
+        since = started_now
+        if started.get("status") == "True" and started.get("reason") == "RollingOut":
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                since = datetime.datetime.strptime(
+                    started["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ"
+                ).replace(tzinfo=datetime.UTC)
+        if since is None:
             return
         seconds = (datetime.datetime.now(tz=datetime.UTC) - since).total_seconds()
         self.metrics.rollout_duration.labels(result).observe(max(seconds, 0.0))
@@ -271,8 +286,9 @@ class Reconciler:
                 raise
         logger.info("Created HMAC Secret %s/%s (a new 256-bit key)", namespace, secret_name)
 
-    def _apply(self, owner: Mapping[str, Any], child: dict[str, Any]) -> None:
-        """Create the child, or merge-patch it when a field the operator sets differs."""
+    def _apply(self, owner: Mapping[str, Any], child: dict[str, Any]) -> bool:
+        """Create the child, or merge-patch it when a field the operator sets differs;
+        True when it wrote."""
         kind = child["kind"]
         namespace = owner["metadata"]["namespace"]
         name = child["metadata"]["name"]
@@ -288,7 +304,7 @@ class Reconciler:
             try:
                 self.kube.create(kind, namespace, body)
                 logger.info("Created %s %s/%s", kind, namespace, name)
-                return
+                return True
             except ApiError as exc:
                 if exc.status != 409:
                     raise
@@ -299,6 +315,8 @@ class Reconciler:
                 self.metrics.drift_repairs.labels(kind).inc()
             self.kube.merge_patch(kind, namespace, name, patch)
             logger.info("Patched %s %s/%s", kind, namespace, name)
+            return True
+        return False
 
     def _delete_owned(self, owner: Mapping[str, Any], kind: str, name: str) -> None:
         namespace = owner["metadata"]["namespace"]
