@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pxl_operator import cli, manifests, monitoring
 from pxl_operator.spec import SpecError, resolve
-from test_charts import OPERATOR_CHART, render
+from test_charts import OPERATOR_CHART, PROVER_CHART, render
 from test_examples import admission_problems, rejecting_unknown_fields
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,3 +336,23 @@ def test_operator_chart_scrapes_the_operator_with_a_valid_pod_monitor() -> None:
     )
     assert args.metrics_address == ""
     assert not [m for m in off if m["kind"] in ("PodMonitor", "Service")]
+
+
+@pytest.mark.parametrize("auth", [True, False])
+def test_prover_chart_ingress_routes_the_same_paths_as_the_operator(auth: bool) -> None:
+    values = {
+        "ingress": {"enabled": True, "host": "pxl.example.com"},
+        "auth": {"enabled": auth},
+    }
+    (chart_ingress,) = [m for m in render(PROVER_CHART, values) if m["kind"] == "Ingress"]
+    kubernetes_validate.validate(chart_ingress, KUBE_VERSION, strict=True)
+    operator_ingress = build(
+        {"ingress": {"enabled": True, "host": "pxl.example.com"}, "auth": {"enabled": auth}}
+    )["Ingress"]
+
+    def routes(ingress: dict[str, Any]) -> list[tuple[str, str]]:
+        (rule,) = ingress["spec"]["rules"]
+        return [(p["path"], p["pathType"]) for p in rule["http"]["paths"]]
+
+    assert routes(chart_ingress) == routes(operator_ingress)
+    assert not routed(chart_ingress, "/metrics") and routed(chart_ingress, "/prove/batch")
