@@ -481,6 +481,13 @@ def test_every_dashboard_panel_shows_the_load(observed: Observed) -> None:
                 assert peak == POOL_SIZE, "one session, four clients: busy at some scrape"
         elif title == "Uptime":
             assert one(at_end) >= end - load.started
+        elif title.startswith("Saturation"):
+            # the autoscaling signal: 0 before the load, above 1 while 4 clients share 1 session
+            assert series[0]["values"][0] == 0.0
+            assert 1.0 < peak <= CLIENTS / POOL_SIZE, peak
+        elif title.startswith("Wait for a Coq session"):
+            # a check waits at most the pool's bounded wait (RunningServer: 5 s), then 503
+            assert 0 < peak <= 5.0, (legend, peak)
         elif title.startswith("Coq session restarts"):
             # Only wear: the one session is recycled after every `session_max_uses` checks.
             by_reason = {r["metric"]["reason"]: r["value"] for r in at_end}
