@@ -28,6 +28,24 @@ PROVER_TARGET_LABEL = "pxl_logos_dev_prover"
 SATURATION_WINDOW = "1m"
 
 
+# Kinds of other projects' CRDs, and the spec field that asks for each.
+CUSTOM_KINDS = {
+    "PodMonitor": ("monitoring.coreos.com", "spec.monitoring.podMonitor"),
+    "PrometheusRule": ("monitoring.coreos.com", "spec.monitoring.prometheusRule"),
+    "ScaledObject": ("keda.sh", "spec.autoscaling.saturation.scaler: keda"),
+}
+
+
+def missing_crd(kind: str) -> tuple[str, str]:
+    """The Degraded reason and message when the cluster does not know `kind`."""
+    group, field = CUSTOM_KINDS[kind]
+    return (
+        "CRDNotInstalled",
+        f"{field} needs the {kind} kind of {group}, which this cluster does not serve; "
+        "install its CRDs (prometheus-operator or KEDA) or turn the option off",
+    )
+
+
 def _selector(*matchers: str) -> str:
     joined = ",".join(m for m in matchers if m)
     return f"{{{joined}}}" if joined else ""

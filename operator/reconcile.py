@@ -170,7 +170,15 @@ class Reconciler:
             if child["kind"] == "Deployment" and rejected:
                 # This template stalled and was rolled back: keep serving the restored one.
                 child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
-            changed = self._apply(owner, child)
+            try:
+                changed = self._apply(owner, child)
+            except ApiError as exc:
+                if exc.status != 404 or child["kind"] not in monitoring.CUSTOM_KINDS:
+                    raise
+                reason, message = monitoring.missing_crd(child["kind"])
+                self._report_failure(owner, reason, message)
+                self.metrics.reconciled(reason)
+                return
             rolled |= changed and child["kind"] == "Deployment"
         optional = {**manifests.optional_kinds(spec), **monitoring.optional_kinds(spec)}
         for kind, wanted in optional.items():

@@ -18,6 +18,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from pxl_operator import cli, manifests, monitoring
+from pxl_operator.kube import ApiError
+from pxl_operator.reconcile import Reconciler
 from pxl_operator.spec import SpecError, resolve
 from test_charts import OPERATOR_CHART, PROVER_CHART, render
 from test_examples import admission_problems, rejecting_unknown_fields
@@ -356,3 +358,43 @@ def test_prover_chart_ingress_routes_the_same_paths_as_the_operator(auth: bool) 
 
     assert routes(chart_ingress) == routes(operator_ingress)
     assert not routed(chart_ingress, "/metrics") and routed(chart_ingress, "/prove/batch")
+
+
+class ClusterWithoutCRDs:
+    """A Kube that serves built-in kinds and answers 404 for prometheus-operator's."""
+
+    def __init__(self, owner: dict[str, Any]) -> None:
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {("PXLProver", "demo"): owner}
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.objects.get((kind, name))
+
+    def create(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        if kind in monitoring.CUSTOM_KINDS:
+            raise ApiError(404, "the server could not find the requested resource")
+        self.objects[(kind, body["metadata"]["name"])] = body
+        return body
+
+    def merge_patch(self, kind: str, namespace: str, name: str, patch: Any, **_: Any) -> Any:
+        self.objects[(kind, name)] = {**self.objects[(kind, name)], **patch}
+        return self.objects[(kind, name)]
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        return self.objects.pop((kind, name), None) is not None
+
+
+def test_a_missing_crd_is_reported_as_degraded_with_what_to_do() -> None:
+    owner = {
+        "apiVersion": "pxl.logos.dev/v1alpha1",
+        "kind": "PXLProver",
+        "metadata": {"name": "demo", "namespace": "pxl", "uid": "u-1", "generation": 1},
+        "spec": {"monitoring": {"podMonitor": True}},
+    }
+    kube = ClusterWithoutCRDs(owner)
+    reconciler = Reconciler(kube, warn=lambda *_: None)  # type: ignore[arg-type]
+    reconciler.reconcile("pxl", "demo")
+    status = kube.objects[("PXLProver", "demo")]["status"]
+    degraded = {c["type"]: c for c in status["conditions"]}["Degraded"]
+    assert (degraded["status"], degraded["reason"]) == ("True", "CRDNotInstalled")
+    assert "spec.monitoring.podMonitor" in degraded["message"]
+    assert ("Deployment", "demo") in kube.objects, "the fleet itself is still built"
