@@ -398,3 +398,19 @@ def test_a_missing_crd_is_reported_as_degraded_with_what_to_do() -> None:
     assert (degraded["status"], degraded["reason"]) == ("True", "CRDNotInstalled")
     assert "spec.monitoring.podMonitor" in degraded["message"]
     assert ("Deployment", "demo") in kube.objects, "the fleet itself is still built"
+
+
+def test_prover_chart_service_monitor_is_valid_and_scrapes_as_the_alerts_expect() -> None:
+    values = {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}
+    rendered = render(PROVER_CHART, values)
+    (monitor,) = [m for m in rendered if m["kind"] == "ServiceMonitor"]
+    assert_valid(monitor)
+    (service,) = [m for m in rendered if m["kind"] == "Service"]
+    spec = monitor["spec"]
+    assert service["metadata"]["labels"][spec["jobLabel"]] == monitoring.PROVER_JOB
+    assert spec["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    (endpoint,) = spec["endpoints"]
+    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    assert endpoint["honorLabels"] is True and endpoint["path"] == "/metrics"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert not [m for m in render(PROVER_CHART) if m["kind"] == "ServiceMonitor"]
