@@ -344,6 +344,7 @@ class Reconciler:
             extra: dict[str, Any] = {"replicas": state.replicas, "readyReplicas": state.ready}
         else:
             extra = {}
+        extra["selector"] = manifests.label_selector(owner["metadata"]["name"])
         logger.warning(
             "PXLProver %s/%s is degraded (%s): %s",
             namespace,

@@ -398,6 +398,8 @@ def test_a_missing_crd_is_reported_as_degraded_with_what_to_do() -> None:
     assert (degraded["status"], degraded["reason"]) == ("True", "CRDNotInstalled")
     assert "spec.monitoring.podMonitor" in degraded["message"]
     assert ("Deployment", "demo") in kube.objects, "the fleet itself is still built"
+    # even degraded, the scale subresource can read the pods' selector
+    assert status["selector"] == "app.kubernetes.io/name=pxl-prover,pxl.logos.dev/prover=demo"
 
 
 def test_prover_chart_service_monitor_is_valid_and_scrapes_as_the_alerts_expect() -> None:
