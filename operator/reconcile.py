@@ -30,6 +30,7 @@ from pxl_operator.rollout import (
     decide,
     is_rejected,
     ready_condition,
+    template_id,
 )
 from pxl_operator.spec import SpecError, resolve
 from pxl_operator.status import Condition, failure_conditions, merge_conditions, now
@@ -165,13 +166,18 @@ class Reconciler:
             self._ensure_generated_secret(owner, spec)
         rejected = is_rejected(template, memory) and memory.last_good_template is not None
         applied_at = datetime.datetime.now(tz=datetime.UTC)
-        rolled = False
+        rolled = False  # this reconcile gives the Deployment a new pod template
         for child in desired:
             if child["kind"] == "Deployment" and rejected:
                 # This template stalled and was rolled back: keep serving the restored one.
                 child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
+            if child["kind"] == "Deployment":
+                before = self.kube.get("Deployment", namespace, name) or {}
+                rolled = template_id(before.get("spec", {}).get("template")) != template_id(
+                    child["spec"]["template"]
+                )
             try:
-                changed = self._apply(owner, child)
+                self._apply(owner, child)
             except ApiError as exc:
                 if exc.status != 404 or child["kind"] not in monitoring.CUSTOM_KINDS:
                     raise
@@ -179,7 +185,6 @@ class Reconciler:
                 self._report_failure(owner, reason, message)
                 self.metrics.reconciled(reason)
                 return
-            rolled |= changed and child["kind"] == "Deployment"
         optional = {**manifests.optional_kinds(spec), **monitoring.optional_kinds(spec)}
         for kind, wanted in optional.items():
             if not wanted:
@@ -294,9 +299,8 @@ class Reconciler:
                 raise
         logger.info("Created HMAC Secret %s/%s (a new 256-bit key)", namespace, secret_name)
 
-    def _apply(self, owner: Mapping[str, Any], child: dict[str, Any]) -> bool:
-        """Create the child, or merge-patch it when a field the operator sets differs;
-        True when it wrote."""
+    def _apply(self, owner: Mapping[str, Any], child: dict[str, Any]) -> None:
+        """Create the child, or merge-patch it when a field the operator sets differs."""
         kind = child["kind"]
         namespace = owner["metadata"]["namespace"]
         name = child["metadata"]["name"]
@@ -312,7 +316,7 @@ class Reconciler:
             try:
                 self.kube.create(kind, namespace, body)
                 logger.info("Created %s %s/%s", kind, namespace, name)
-                return True
+                return
             except ApiError as exc:
                 if exc.status != 409:
                     raise
@@ -323,8 +327,6 @@ class Reconciler:
                 self.metrics.drift_repairs.labels(kind).inc()
             self.kube.merge_patch(kind, namespace, name, patch)
             logger.info("Patched %s %s/%s", kind, namespace, name)
-            return True
-        return False
 
     def _delete_owned(self, owner: Mapping[str, Any], kind: str, name: str) -> None:
         namespace = owner["metadata"]["namespace"]
