@@ -17,8 +17,11 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from pxl_operator import cli, manifests, monitoring
 from pxl_operator.kube import ApiError
+from pxl_operator.metrics import OperatorMetrics
 from pxl_operator.reconcile import Reconciler
 from pxl_operator.spec import SpecError, resolve
 from test_charts import OPERATOR_CHART, PROVER_CHART, render
@@ -416,3 +419,29 @@ def test_prover_chart_service_monitor_is_valid_and_scrapes_as_the_alerts_expect(
     assert endpoint["honorLabels"] is True and endpoint["path"] == "/metrics"
     assert monitor["metadata"]["labels"]["release"] == "prom"
     assert not [m for m in render(PROVER_CHART) if m["kind"] == "ServiceMonitor"]
+
+
+def test_operator_metrics_keep_one_condition_series_per_type_and_forget_deleted_provers() -> None:
+    """A condition that changes reason replaces its series (a stale Degraded series would
+    keep the alert firing), and a deleted PXLProver's series go away."""
+    metrics = OperatorMetrics()
+
+    def series() -> dict[tuple[str, str, str], float]:
+        text = generate_latest(metrics.registry).decode()
+        found = {}
+        for family in text_string_to_metric_families(text):
+            if family.name == "pxl_operator_prover_condition":
+                for sample in family.samples:
+                    labels = sample.labels
+                    found[(labels["prover"], labels["type"], labels["reason"])] = sample.value
+        return found
+
+    degraded = {"type": "Degraded", "status": "True", "reason": "InvalidSpec"}
+    metrics.set_status("pxl", "demo", [degraded], {"replicas": 2, "readyReplicas": 1})
+    assert series() == {("demo", "Degraded", "InvalidSpec"): 1.0}
+    healthy = {"type": "Degraded", "status": "False", "reason": "AsExpected"}
+    metrics.set_status("pxl", "demo", [healthy], {})
+    assert series() == {("demo", "Degraded", "AsExpected"): 1.0}
+    metrics.forget("pxl", "demo")
+    assert series() == {}
+    assert "pxl_operator_prover_replicas{" not in generate_latest(metrics.registry).decode()
