@@ -219,7 +219,7 @@ def saturation_query(matchers: str = "", by: str = "") -> str:
     """
     group = f" by ({by})" if by else ""
     busy = f"avg_over_time(logos_pxl_session_pool_busy{_selector(matchers)}[{SATURATION_WINDOW}])"
-    waiting_sel = _selector('queue="session"', matchers)
+    waiting_sel = _selector(matchers)  # every queue: for admission and for a session
     waiting = f"avg_over_time(logos_pxl_queue_waiting{waiting_sel}[{SATURATION_WINDOW}])"
     size = f"logos_pxl_session_pool_max{_selector(matchers)}"
     return f"(sum{group} ({busy}) + sum{group} ({waiting})) / sum{group} ({size})"

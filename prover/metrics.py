@@ -84,7 +84,7 @@ class ServiceMetrics:
             ["queue"],
             registry=self.registry,
         )
-        for queue in ("session",):  # the series exist (at 0) before the first wait
+        for queue in ("admission", "session"):  # the series exist (at 0) before any wait
             self.queue_wait.labels(queue)
             self.queue_waiting.labels(queue)
         self.registry.register(_SummaryCollector(self))

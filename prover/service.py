@@ -96,7 +96,12 @@ class ProverService:
         self.canary_problems: list[str] | None = None
         self.draining = False
         self.cut = False  # shutdown's grace ran out: answers still running become 503s
-        self.admission = Admission(config.pool_size, config.max_queue, config.pool_wait_s)
+        self.admission = Admission(
+            config.pool_size,
+            config.max_queue,
+            config.pool_wait_s,
+            queue_timer=lambda: self.metrics.queue_timer("admission"),
+        )
         try:
             self.kernel_hash = kernel.kernel_hash(self.kernel_dir)
         except OSError as exc:

@@ -338,8 +338,8 @@ def test_saturation_alert_and_both_autoscaling_queries_read_the_load(observed: O
     # HPA/KEDA arithmetic (desired = ceil(current * value / target)): one pod asks for more
     assert math.ceil(1 * busy / target) > 1
     assert bool(prom.query(alert, at=load.misses_done)) is (busy > 0.9)
-    # the queue wait histogram saw every check that needed Coq (at least one per miss)
-    waits = 'logos_pxl_queue_wait_seconds_count{queue="session"}'
+    # every goal the cache missed was admitted, most after a wait behind the running one
+    waits = 'logos_pxl_queue_wait_seconds_count{queue="admission"}'
     counted = one(prom.query(waits, at=observed.evaluated_at)) - one(
         prom.query(waits, at=observed.before_load)
     )
@@ -347,7 +347,7 @@ def test_saturation_alert_and_both_autoscaling_queries_read_the_load(observed: O
     p95_wait = one(
         prom.query(
             "histogram_quantile(0.95, sum by (le) "
-            '(rate(logos_pxl_queue_wait_seconds_bucket{queue="session"}[5m])))',
+            '(rate(logos_pxl_queue_wait_seconds_bucket{queue="admission"}[5m])))',
             at=observed.evaluated_at,
         )
     )
@@ -496,8 +496,8 @@ def test_every_dashboard_panel_shows_the_load(observed: Observed) -> None:
             # the autoscaling signal: 0 before the load, above the 70 % target under it
             assert series[0]["values"][0] == 0.0
             assert 0.7 < peak <= CLIENTS / POOL_SIZE, peak
-        elif title.startswith("Wait for a Coq session"):
-            # a check waits at most the pool's bounded wait (RunningServer: 5 s), then 503
+        elif title.startswith("Queue wait"):
+            # a wait lasts at most PXL_POOL_WAIT (RunningServer: 5 s), then a 429
             assert 0 < peak <= 5.0, (legend, peak)
         elif title.startswith("Coq session restarts"):
             # Only wear: the one session is recycled after every `session_max_uses` checks.
