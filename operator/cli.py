@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 import yaml
-from pxl_operator import manifests
+from pxl_operator import manifests, monitoring
 from pxl_operator.kernel import KernelError, configmap_name, target_hash
 from pxl_operator.spec import SpecError, resolve
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
+DEFAULT_METRICS_ADDRESS = "0.0.0.0:8081"
 
 
 class RenderError(Exception):
@@ -85,6 +86,7 @@ def render(
             raise RenderError(f"PXLProver {namespace}/{name} is invalid:\n  {problems}") from exc
         kernel = _kernel_hash(namespace, spec, configmaps, err)
         out.extend(manifests.children(name, namespace, spec, kernel))
+        out.extend(monitoring.children(name, namespace, spec))
         if manifests.generates_hmac_secret(spec):
             secret_name = manifests.hmac_secret_name(name, spec)
             if generate_secret:
@@ -117,7 +119,8 @@ def _run(args: argparse.Namespace) -> int:
         namespaces=args.namespace or (),
         liveness_endpoint=args.liveness or None,
         memo=kopf.Memo(
-            **({"resync_interval": args.resync_interval} if args.resync_interval else {})
+            **({"resync_interval": args.resync_interval} if args.resync_interval else {}),
+            metrics_address=args.metrics_address,
         ),
     )
     return 0
@@ -156,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help="reconcile every PXLProver this often, events or not (default: 5 minutes)",
+    )
+    run.add_argument(
+        "--metrics-address",
+        default=DEFAULT_METRICS_ADDRESS,
+        metavar="HOST:PORT",
+        help="serve the operator's Prometheus metrics at http://HOST:PORT/metrics, '' to "
+        f"disable (default {DEFAULT_METRICS_ADDRESS})",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.add_argument("--debug", action="store_true")

@@ -19,6 +19,7 @@ import kopf
 from kubernetes.config import ConfigException
 from pxl_operator.kube import Kube, load_configuration
 from pxl_operator.manifests import GROUP, MANAGED_BY
+from pxl_operator.metrics import OperatorMetrics, serve
 from pxl_operator.reconcile import KIND, Reconciler
 
 PXLPROVERS = (GROUP, "v1alpha1", "pxlprovers")
@@ -27,7 +28,14 @@ DEFAULT_RESYNC_INTERVAL_S = 300.0
 
 
 def _warn(owner: Mapping[str, Any], reason: str, message: str) -> None:
-    kopf.warn(dict(owner), reason=reason, message=message)
+    """A Warning event; kopf can post one only from a handler's context, so a reconcile
+    from the periodic resync logs it instead of failing after the rollback it reports."""
+    try:
+        kopf.warn(dict(owner), reason=reason, message=message)
+    except LookupError:
+        logging.getLogger(__name__).warning(
+            "%s (no event posted from the resync): %s", reason, message
+        )
 
 
 @kopf.on.login(id="credentials")
@@ -70,7 +78,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         kube = Kube.from_environment()
     except ConfigException as exc:
         raise kopf.PermanentError(f"no Kubernetes credentials: {exc}") from exc
-    memo.reconciler = Reconciler(kube, warn=_warn)
+    metrics = OperatorMetrics()
+    memo.reconciler = Reconciler(kube, warn=_warn, metrics=metrics)
+    if memo.get("metrics_address"):  # `pxl-operator run --metrics-address`
+        memo.metrics_server = serve(metrics, memo.metrics_address)
     interval = float(memo.get("resync_interval", DEFAULT_RESYNC_INTERVAL_S))
     memo.resync_task = asyncio.create_task(_resync_forever(memo.reconciler, interval))
 
@@ -83,6 +94,10 @@ async def _resync_forever(reconciler: Reconciler, interval_s: float) -> None:
 
 @kopf.on.cleanup()
 async def stop_resync(memo: kopf.Memo, **_: Any) -> None:
+    server = memo.get("metrics_server")
+    if server is not None:
+        server.shutdown()
+        server.server_close()
     task = memo.get("resync_task")
     if task is not None:
         task.cancel()

@@ -25,6 +25,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers"),
     "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets"),
     "Ingress": ("/apis/networking.k8s.io/v1", "ingresses"),
+    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies"),
+    "PodMonitor": ("/apis/monitoring.coreos.com/v1", "podmonitors"),
+    "PrometheusRule": ("/apis/monitoring.coreos.com/v1", "prometheusrules"),
+    "ScaledObject": ("/apis/keda.sh/v1alpha1", "scaledobjects"),
 }
 MERGE_PATCH = "application/merge-patch+json"
 REQUEST_TIMEOUT_S = 30

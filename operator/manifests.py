@@ -33,6 +33,12 @@ DEFAULT_RESOURCES: dict[str, Any] = {
     "limits": {"memory": "2Gi"},
 }
 RATE_LIMIT_ANNOTATION = "nginx.ingress.kubernetes.io/limit-rps"
+# The custom metric the operator chart's prometheus-adapter rule serves per pod.
+SATURATION_METRIC = "pxl_session_saturation"
+# What the Ingress exposes: the API; /metrics, /ready, /health stay in the cluster.
+API_PATHS = ("/prove", "/prove/batch")
+SCALE_UP_PERIOD_S = 15
+PLAYGROUND_PATHS = (("/", "Exact"), ("/playground", "Prefix"))
 
 Manifest = dict[str, Any]
 Spec = Mapping[str, Any]
@@ -233,6 +239,8 @@ def service(name: str, namespace: str) -> Manifest:
 
 def horizontal_pod_autoscaler(name: str, namespace: str, spec: Spec) -> Manifest:
     scaling = spec["autoscaling"]
+    if scaling["signal"] == "saturation":
+        return _saturation_hpa(name, namespace, spec)
     metrics = [
         {
             "type": "Resource",
@@ -267,8 +275,76 @@ def horizontal_pod_autoscaler(name: str, namespace: str, spec: Spec) -> Manifest
             "minReplicas": scaling["minReplicas"],
             "maxReplicas": scaling["maxReplicas"],
             "metrics": metrics,
+            "behavior": scaling_behavior(spec),
         },
     }
+
+
+def scaling_behavior(spec: Spec) -> dict[str, Any]:
+    """Scale up at once (double, or +4 pods, every 15 s); scale down only after the
+    signal stayed low for the stabilisation window, by at most half the pods a minute,
+    because a new prover pod compiles its kernel before it is ready."""
+    return {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "selectPolicy": "Max",
+            "policies": [
+                {"type": "Percent", "value": 100, "periodSeconds": SCALE_UP_PERIOD_S},
+                {"type": "Pods", "value": 4, "periodSeconds": SCALE_UP_PERIOD_S},
+            ],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": spec["autoscaling"]["scaleDownStabilizationSeconds"],
+            "selectPolicy": "Min",
+            "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+        },
+    }
+
+
+def saturation_target(spec: Spec) -> str:
+    """The per-session saturation to hold, as a Kubernetes quantity ("700m" = 70 %)."""
+    return f"{spec['autoscaling']['saturation']['targetPercent'] * 10}m"
+
+
+def _saturation_hpa(name: str, namespace: str, spec: Spec) -> Manifest:
+    """Scale on busy + waiting checks per Coq session (prometheus-adapter's custom metric)."""
+    scaling = spec["autoscaling"]
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(name, namespace),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": scaling["minReplicas"],
+            "maxReplicas": scaling["maxReplicas"],
+            "metrics": [
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": SATURATION_METRIC},
+                        "target": {"type": "AverageValue", "averageValue": saturation_target(spec)},
+                    },
+                }
+            ],
+            "behavior": scaling_behavior(spec),
+        },
+    }
+
+
+def uses_hpa(spec: Spec) -> bool:
+    """The operator's own HPA scales the fleet (KEDA brings its own)."""
+    scaling = spec["autoscaling"]
+    keda = scaling["signal"] == "saturation" and scaling["saturation"]["scaler"] == "keda"
+    return bool(scaling["enabled"]) and not keda
+
+
+def _ingress_paths(name: str, spec: Spec) -> list[dict[str, Any]]:
+    """The API routes, and the playground when it is served (exactly when HMAC is off)."""
+    backend = {"service": {"name": name, "port": {"name": "http"}}}
+    routes = [(path, "Exact") for path in API_PATHS]
+    if not spec["auth"]["enabled"]:
+        routes.extend(PLAYGROUND_PATHS)
+    return [{"path": path, "pathType": kind, "backend": backend} for path, kind in routes]
 
 
 def pod_disruption_budget(name: str, namespace: str, spec: Spec) -> Manifest:
@@ -290,15 +366,7 @@ def ingress(name: str, namespace: str, spec: Spec) -> Manifest:
         "rules": [
             {
                 "host": settings["host"],
-                "http": {
-                    "paths": [
-                        {
-                            "path": "/",
-                            "pathType": "Prefix",
-                            "backend": {"service": {"name": name, "port": {"name": "http"}}},
-                        }
-                    ]
-                },
+                "http": {"paths": _ingress_paths(name, spec)},
             }
         ]
     }
@@ -314,6 +382,11 @@ def ingress(name: str, namespace: str, spec: Spec) -> Manifest:
     }
 
 
+def label_selector(name: str) -> str:
+    """The pods' selector as a string: status.selector, read by the scale subresource."""
+    return ",".join(f"{key}={value}" for key, value in selector_labels(name).items())
+
+
 def endpoint(name: str, namespace: str, spec: Spec) -> str:
     """Where clients reach the fleet: the Ingress host if any, else the in-cluster Service."""
     settings = spec["ingress"]
@@ -326,7 +399,7 @@ def endpoint(name: str, namespace: str, spec: Spec) -> str:
 def children(name: str, namespace: str, spec: Spec, kernel_hash: str | None) -> list[Manifest]:
     """Every child the spec asks for except the generated Secret, in apply order."""
     result = [service(name, namespace), deployment(name, namespace, spec, kernel_hash)]
-    if spec["autoscaling"]["enabled"]:
+    if uses_hpa(spec):
         result.append(horizontal_pod_autoscaler(name, namespace, spec))
     result.append(pod_disruption_budget(name, namespace, spec))
     if spec["ingress"]["enabled"]:
@@ -345,6 +418,6 @@ OPTIONAL_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
 def optional_kinds(spec: Spec) -> dict[str, bool]:
     """Children a spec may switch off, and whether it wants them now (absent ones get deleted)."""
     return {
-        "HorizontalPodAutoscaler": bool(spec["autoscaling"]["enabled"]),
+        "HorizontalPodAutoscaler": uses_hpa(spec),
         "Ingress": bool(spec["ingress"]["enabled"]),
     }

@@ -8,7 +8,11 @@ nothing depends on which event was missed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import datetime
+import hashlib
+import json
 import logging
 import secrets
 import threading
@@ -16,15 +20,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
-from pxl_operator import manifests
+from pxl_operator import manifests, monitoring
 from pxl_operator.kernel import KernelError, configmap_name, target_hash
 from pxl_operator.kube import ApiError, Kube
+from pxl_operator.metrics import OperatorMetrics
 from pxl_operator.rollout import (
     Memory,
     assess,
     decide,
     is_rejected,
     ready_condition,
+    template_id,
 )
 from pxl_operator.spec import SpecError, resolve
 from pxl_operator.status import Condition, failure_conditions, merge_conditions, now
@@ -94,9 +100,13 @@ def _clearing_dropped_fields(patch: dict[str, Any], live: Mapping[str, Any]) -> 
 class Reconciler:
     """Applies the pure builders' output through the API; one lock per PXLProver."""
 
-    def __init__(self, kube: Kube, warn: WarnFn) -> None:
+    def __init__(self, kube: Kube, warn: WarnFn, metrics: OperatorMetrics | None = None) -> None:
         self.kube = kube
         self.warn = warn
+        self.metrics = metrics or OperatorMetrics()
+        # Fingerprint of the last manifest applied per child: the same manifest again with a
+        # live object that differs (or is gone) means someone changed it: a drift repair.
+        self._applied: dict[tuple[str, str, str], str] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.completed = 0
@@ -111,9 +121,11 @@ class Reconciler:
             owner = self.kube.get(KIND, namespace, name)
             if owner is None or owner.get("metadata", {}).get("deletionTimestamp"):
                 self.known.discard((namespace, name))
+                self.metrics.forget(namespace, name)
                 return
             self.known.add((namespace, name))
-            self._reconcile(owner)
+            with self.metrics.timed_reconcile():
+                self._reconcile(owner)
             self.completed += 1
 
     def resync(self) -> None:
@@ -137,12 +149,15 @@ class Reconciler:
             target = target_hash(namespace, spec, configmap)
             self._check_auth_secret(owner, spec)
             desired = manifests.children(name, namespace, spec, target)
+            desired += monitoring.children(name, namespace, spec)
             self._check_conflicts(owner, desired)
         except SpecError as exc:
             self._report_failure(owner, "InvalidSpec", "fix the spec: " + "; ".join(exc.problems))
+            self.metrics.reconciled("InvalidSpec")
             return
         except (KernelError, ReconcileFailure) as exc:
             self._report_failure(owner, exc.reason, exc.message)
+            self.metrics.reconciled(exc.reason)
             return
 
         memory = Memory.from_status(owner.get("status") or {})
@@ -150,12 +165,28 @@ class Reconciler:
         if manifests.generates_hmac_secret(spec):
             self._ensure_generated_secret(owner, spec)
         rejected = is_rejected(template, memory) and memory.last_good_template is not None
+        applied_at = datetime.datetime.now(tz=datetime.UTC)
+        rolled = False  # this reconcile gives the Deployment a new pod template
         for child in desired:
             if child["kind"] == "Deployment" and rejected:
                 # This template stalled and was rolled back: keep serving the restored one.
                 child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
-            self._apply(owner, child)
-        for kind, wanted in manifests.optional_kinds(spec).items():
+            if child["kind"] == "Deployment":
+                before = self.kube.get("Deployment", namespace, name) or {}
+                rolled = template_id(before.get("spec", {}).get("template")) != template_id(
+                    child["spec"]["template"]
+                )
+            try:
+                self._apply(owner, child)
+            except ApiError as exc:
+                if exc.status != 404 or child["kind"] not in monitoring.CUSTOM_KINDS:
+                    raise
+                reason, message = monitoring.missing_crd(child["kind"])
+                self._report_failure(owner, reason, message)
+                self.metrics.reconciled(reason)
+                return
+        optional = {**manifests.optional_kinds(spec), **monitoring.optional_kinds(spec)}
+        for kind, wanted in optional.items():
             if not wanted:
                 self._delete_owned(owner, kind, name)
 
@@ -174,6 +205,13 @@ class Reconciler:
             reason, message = outcome.event or ("RolledBack", "")
             logger.warning("PXLProver %s/%s rolled back: %s", namespace, name, message)
             self.warn(owner, reason, message)
+            self.metrics.rollbacks.labels(namespace, name).inc()
+        self._observe_rollout(
+            owner,
+            outcome.conditions,
+            rolled_back=outcome.restore_template is not None,
+            started_now=applied_at if rolled else None,
+        )
         self._write_status(
             owner,
             outcome.conditions,
@@ -182,9 +220,42 @@ class Reconciler:
                 "replicas": outcome.state.replicas,
                 "readyReplicas": outcome.state.ready,
                 "endpoint": manifests.endpoint(name, namespace, spec),
+                "selector": manifests.label_selector(name),
                 **outcome.memory.to_status(),
             },
         )
+        self.metrics.reconciled(None)
+
+    def _observe_rollout(
+        self,
+        owner: Mapping[str, Any],
+        conditions: list[Condition],
+        *,
+        rolled_back: bool,
+        started_now: datetime.datetime | None,
+    ) -> None:
+        """Rollout duration, to completion or rollback, from the Progressing=True
+        transition the status recorded (so it survives an operator restart), or from this
+        reconcile when it applied the template and the rollout ended at once."""
+        new = {c["type"]: c for c in conditions}.get("Progressing", {})
+        if rolled_back:
+            result = "rolled_back"
+        elif new.get("reason") == "RolloutComplete":
+            result = "complete"
+        else:
+            return
+        old = {c.get("type"): c for c in (owner.get("status") or {}).get("conditions") or []}
+        started = old.get("Progressing", {})
+        since = started_now
+        if started.get("status") == "True" and started.get("reason") == "RollingOut":
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                since = datetime.datetime.strptime(
+                    started["lastTransitionTime"], "%Y-%m-%dT%H:%M:%SZ"
+                ).replace(tzinfo=datetime.UTC)
+        if since is None:
+            return
+        seconds = (datetime.datetime.now(tz=datetime.UTC) - since).total_seconds()
+        self.metrics.rollout_duration.labels(result).observe(max(seconds, 0.0))
 
     def _check_auth_secret(self, owner: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
         ref = spec["auth"].get("secretRef")
@@ -234,7 +305,12 @@ class Reconciler:
         namespace = owner["metadata"]["namespace"]
         name = child["metadata"]["name"]
         live = self.kube.get(kind, namespace, name)
+        fingerprint = hashlib.sha256(json.dumps(child, sort_keys=True).encode()).hexdigest()
+        same_as_last = self._applied.get((namespace, kind, name)) == fingerprint
+        self._applied[(namespace, kind, name)] = fingerprint
         if live is None:
+            if same_as_last:
+                self.metrics.drift_repairs.labels(kind).inc()
             body = dict(child)
             kopf.append_owner_reference(body, owner=owner)
             try:
@@ -247,6 +323,8 @@ class Reconciler:
                 live = self.kube.get(kind, namespace, name) or {}
         patch = _clearing_dropped_fields(_without_owner_refs(child), live)
         if not is_subset(patch, live):
+            if same_as_last:
+                self.metrics.drift_repairs.labels(kind).inc()
             self.kube.merge_patch(kind, namespace, name, patch)
             logger.info("Patched %s %s/%s", kind, namespace, name)
 
@@ -268,6 +346,7 @@ class Reconciler:
             extra: dict[str, Any] = {"replicas": state.replicas, "readyReplicas": state.ready}
         else:
             extra = {}
+        extra["selector"] = manifests.label_selector(owner["metadata"]["name"])
         logger.warning(
             "PXLProver %s/%s is degraded (%s): %s",
             namespace,
@@ -287,6 +366,9 @@ class Reconciler:
             "conditions": merge_conditions(old.get("conditions"), conditions, now()),
             **fields,
         }
+        self.metrics.set_status(
+            owner["metadata"]["namespace"], owner["metadata"]["name"], conditions, fields
+        )
         if all(old.get(key) == value for key, value in new.items()):
             return
         try:

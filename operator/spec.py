@@ -17,6 +17,9 @@ from typing import Any
 DEFAULT_IMAGE = "ghcr.io/logos-pxl/pxl-prover:0.1.0"
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SCALING_SIGNALS = ("cpu", "saturation")
+SATURATION_SCALERS = ("prometheus-adapter", "keda")
+SCRAPE_INTERVAL = re.compile(r"^([0-9]+(ms|s|m|h))+$")
 
 # Mirrors the `default:` values of crds/pxlprover.yaml (tests/test_operator_crd.py checks it).
 DEFAULTS: dict[str, Any] = {
@@ -28,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
         "minReplicas": 2,
         "maxReplicas": 10,
         "targetCPUUtilizationPercentage": 70,
+        "signal": "cpu",
+        "scaleDownStabilizationSeconds": 300,
+        "saturation": {"targetPercent": 70, "scaler": "prometheus-adapter"},
     },
     "pool": {"size": 5, "cacheTTLSeconds": 300, "cacheSize": 1000},
     "kernel": {},
@@ -37,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "rollout": {"progressDeadlineSeconds": 600, "maxSurge": "25%", "autoRollback": True},
     "podDisruptionBudget": {"minAvailable": 1},
     "logLevel": "INFO",
+    "monitoring": {"podMonitor": False, "prometheusRule": False, "interval": "30s", "labels": {}},
+    "networkPolicy": {"enabled": False},
 }
 SECRET_REF_DEFAULTS: dict[str, Any] = {"key": "hmac-key"}
 
@@ -51,6 +59,9 @@ KNOWN_FIELDS: dict[str, Any] = {
         "maxReplicas": None,
         "targetCPUUtilizationPercentage": None,
         "targetMemoryUtilizationPercentage": None,
+        "signal": None,
+        "scaleDownStabilizationSeconds": None,
+        "saturation": {"targetPercent": None, "scaler": None, "prometheusAddress": None},
     },
     "pool": {"size": None, "cacheTTLSeconds": None, "cacheSize": None},
     "kernel": {"configMapRef": {"name": None}, "expectedHash": None},
@@ -66,6 +77,12 @@ KNOWN_FIELDS: dict[str, Any] = {
     "rollout": {"progressDeadlineSeconds": None, "maxSurge": None, "autoRollback": None},
     "podDisruptionBudget": {"minAvailable": None},
     "logLevel": None,
+    "monitoring": {"podMonitor": None, "prometheusRule": None, "interval": None, "labels": None},
+    "networkPolicy": {
+        "enabled": None,
+        "ingressController": {"namespaceSelector": None, "podSelector": None},
+        "prometheus": {"namespaceSelector": None, "podSelector": None},
+    },
 }
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -178,6 +195,79 @@ def _check_resources(check: _Checker, resources: Any) -> None:
             )
 
 
+def _check_scaling_signal(check: _Checker, scaling: Mapping[str, Any]) -> None:
+    check.choice("autoscaling.signal", scaling["signal"], SCALING_SIGNALS)
+    check.integer(
+        "autoscaling.scaleDownStabilizationSeconds",
+        scaling["scaleDownStabilizationSeconds"],
+        0,
+        3600,
+    )
+    saturation = scaling["saturation"]
+    if not isinstance(saturation, Mapping):
+        check.fail("autoscaling.saturation", "must be an object")
+        return
+    check.integer("autoscaling.saturation.targetPercent", saturation["targetPercent"], 1, 1000)
+    check.choice("autoscaling.saturation.scaler", saturation["scaler"], SATURATION_SCALERS)
+    address = saturation.get("prometheusAddress")
+    if address is not None and not (
+        isinstance(address, str) and address.startswith(("http://", "https://"))
+    ):
+        check.fail(
+            "autoscaling.saturation.prometheusAddress", f"must be an http(s) URL, got {address!r}"
+        )
+    if saturation["scaler"] == "keda" and not address:
+        check.fail(
+            "autoscaling.saturation.prometheusAddress",
+            "is required with scaler keda (the Prometheus KEDA queries, e.g. "
+            "http://prometheus-operated.monitoring.svc:9090)",
+        )
+
+
+def _check_label_map(check: _Checker, path: str, value: Any) -> None:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        check.fail(path, "must map label names to string values")
+
+
+def _check_peer(check: _Checker, path: str, peer: Any) -> None:
+    """A NetworkPolicy peer: a namespace and/or pod label selector."""
+    if not isinstance(peer, Mapping) or not peer:
+        check.fail(path, "needs a namespaceSelector and/or a podSelector")
+        return
+    for field in ("namespaceSelector", "podSelector"):
+        selector = peer.get(field)
+        if selector is None:
+            continue
+        if not isinstance(selector, Mapping) or set(selector) - {"matchLabels", "matchExpressions"}:
+            check.fail(
+                f"{path}.{field}", "must be a label selector (matchLabels, matchExpressions)"
+            )
+        elif selector.get("matchLabels") is not None:
+            _check_label_map(check, f"{path}.{field}.matchLabels", selector["matchLabels"])
+
+
+def _check_monitoring(
+    check: _Checker,
+    monitoring: Mapping[str, Any],
+    policy: Mapping[str, Any],
+    ingress: Mapping[str, Any],
+) -> None:
+    check.boolean("monitoring.podMonitor", monitoring["podMonitor"])
+    check.boolean("monitoring.prometheusRule", monitoring["prometheusRule"])
+    check.pattern(
+        "monitoring.interval", monitoring["interval"], SCRAPE_INTERVAL, "a duration like 30s"
+    )
+    _check_label_map(check, "monitoring.labels", monitoring["labels"])
+    check.boolean("networkPolicy.enabled", policy["enabled"])
+    if policy["enabled"] is not True:
+        return
+    _check_peer(check, "networkPolicy.prometheus", policy.get("prometheus"))
+    if ingress["enabled"] is True:
+        _check_peer(check, "networkPolicy.ingressController", policy.get("ingressController"))
+
+
 def resolve(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
     """The spec with defaults applied, validated; raises SpecError listing every problem."""
     check = _Checker()
@@ -224,6 +314,9 @@ def resolve(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
             scaling["targetMemoryUtilizationPercentage"],
             1,
         )
+
+    _check_scaling_signal(check, scaling)
+    _check_monitoring(check, s["monitoring"], s["networkPolicy"], s["ingress"])
 
     pool = s["pool"]
     check.integer("pool.size", pool["size"], 1)

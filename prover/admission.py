@@ -10,10 +10,12 @@ more wait, each at most `wait_s`; anything beyond that is refused at once with
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from pxl_prover.pool import PoolSaturated
 
@@ -21,17 +23,25 @@ from pxl_prover.pool import PoolSaturated
 class Admission:
     """Thread-safe; `slot()` is a context manager around the expensive part of a request."""
 
-    def __init__(self, running: int, queue: int, wait_s: float) -> None:
+    def __init__(
+        self,
+        running: int,
+        queue: int,
+        wait_s: float,
+        queue_timer: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+    ) -> None:
         self.running = running
         self.queue = queue
         self.wait_s = wait_s
+        self._queue_timer = queue_timer  # times each wait for a slot (metrics)
         self._cond = threading.Condition()
         self._active = 0
         self._waiting = 0
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        self._enter()
+        with self._queue_timer():
+            self._enter()
         try:
             yield
         finally:

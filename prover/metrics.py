@@ -9,6 +9,7 @@ Each app owns its registry, which keeps several servers in one process (tests) a
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -16,11 +17,15 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)  # fmt: skip
+# Waits for a free Coq session: sub-millisecond when idle, up to the pool's bounded wait.
+QUEUE_WAIT_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
 WINDOW = 2048
 PoolStats = Callable[[], dict[str, Any]]
@@ -64,6 +69,24 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # Saturation, for autoscaling: how long requests queue for a Coq session, and how
+        # many queue right now (busy + waiting over the pool size exceeds 1 when saturated).
+        self.queue_wait = Histogram(
+            "logos_pxl_queue_wait_seconds",
+            "Time a request waited in a queue before it was served, by queue",
+            ["queue"],
+            buckets=QUEUE_WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_waiting = Gauge(
+            "logos_pxl_queue_waiting",
+            "Requests waiting in a queue right now, by queue",
+            ["queue"],
+            registry=self.registry,
+        )
+        for queue in ("admission", "session"):  # the series exist (at 0) before any wait
+            self.queue_wait.labels(queue)
+            self.queue_waiting.labels(queue)
         self.registry.register(_SummaryCollector(self))
 
     # --- updates ------------------------------------------------------------------------
@@ -94,6 +117,19 @@ class ServiceMetrics:
                 self.cache_hits += 1
             else:
                 self.cache_misses += 1
+
+    @contextlib.contextmanager
+    def queue_timer(self, queue: str) -> Iterator[None]:
+        """Count the caller as waiting in `queue` and record the wait, however it ends
+        (a wait that times out is a wait too)."""
+        waiting = self.queue_waiting.labels(queue)
+        waiting.inc()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            waiting.dec()
+            self.queue_wait.labels(queue).observe(time.perf_counter() - started)
 
     def observe_session_restart(self, reason: str) -> None:
         with self._lock:

@@ -15,12 +15,14 @@ held while Coq runs, so `stats()` (behind /health) never waits for a busy pool.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from pxl_prover.sessions import SessionError, SessionOutOfMemory, SessionTimeout
@@ -74,6 +76,7 @@ class SessionPool:
         acquire_timeout_s: float = 2.0,
         max_uses: int = 500,
         on_restart: Callable[[str], None] | None = None,
+        queue_timer: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
     ) -> None:
         self.kernel = kernel
         self.kernel_hash: str = kernel.hash
@@ -82,6 +85,7 @@ class SessionPool:
         self.max_uses = max_uses
         self._factory = session_factory
         self._on_restart = on_restart or (lambda reason: None)
+        self._queue_timer = queue_timer  # times each wait for a session (metrics)
         self._cond = threading.Condition()
         self._idle: deque[Session] = deque()
         self._busy: set[Session] = set()
@@ -138,7 +142,8 @@ class SessionPool:
         if digest in self._killers:
             raise SessionOutOfMemory("this certificate already ran a Coq session out of memory")
         for attempt in (1, 2):
-            session = self._acquire(time.monotonic() + self.acquire_timeout_s)
+            with self._queue_timer():
+                session = self._acquire(time.monotonic() + self.acquire_timeout_s)
             try:
                 result = session.check(source, theorem, timeout_s)
             except SessionTimeout:

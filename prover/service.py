@@ -96,7 +96,12 @@ class ProverService:
         self.canary_problems: list[str] | None = None
         self.draining = False
         self.cut = False  # shutdown's grace ran out: answers still running become 503s
-        self.admission = Admission(config.pool_size, config.max_queue, config.pool_wait_s)
+        self.admission = Admission(
+            config.pool_size,
+            config.max_queue,
+            config.pool_wait_s,
+            queue_timer=lambda: self.metrics.queue_timer("admission"),
+        )
         try:
             self.kernel_hash = kernel.kernel_hash(self.kernel_dir)
         except OSError as exc:
@@ -142,6 +147,7 @@ class ProverService:
                 acquire_timeout_s=self.config.pool_wait_s,
                 max_uses=self.config.session_max_uses,
                 on_restart=self.metrics.observe_session_restart,
+                queue_timer=lambda: self.metrics.queue_timer("session"),
             )
             self.pool.start()
             while not self.pool.wait_until_alive(SESSION_WAIT_STEP_S):

@@ -7,6 +7,7 @@ export PYTHONSAFEPATH=1  # keep operator/ from shadowing the standard module (se
 bash scripts/setup.sh || exit 1
 bash scripts/install-browser.sh || exit 1  # headless Chromium for the playground tests
 bash scripts/install-image-tools.sh || exit 1  # buildah/podman for tests/test_images.py
+bash scripts/install-prometheus.sh || exit 1  # prometheus + promtool for the monitoring tests
 status=0
 .venv/bin/ruff check . || status=1
 .venv/bin/pytest -q "$@" || status=1

@@ -52,6 +52,10 @@ RESOURCES = {
     "HorizontalPodAutoscaler": "/apis/autoscaling/v2",
     "PodDisruptionBudget": "/apis/policy/v1",
     "Ingress": "/apis/networking.k8s.io/v1",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1",
+    "PodMonitor": "/apis/monitoring.coreos.com/v1",
+    "PrometheusRule": "/apis/monitoring.coreos.com/v1",
+    "ScaledObject": "/apis/keda.sh/v1alpha1",
 }
 PLURALS = {
     "PXLProver": "pxlprovers",
@@ -63,6 +67,16 @@ PLURALS = {
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "PodDisruptionBudget": "poddisruptionbudgets",
     "Ingress": "ingresses",
+    "NetworkPolicy": "networkpolicies",
+    "PodMonitor": "podmonitors",
+    "PrometheusRule": "prometheusrules",
+    "ScaledObject": "scaledobjects",
+}
+# Custom resources of prometheus-operator and KEDA, as if their CRDs were installed.
+THIRD_PARTY = {
+    "monitoring.coreos.com/v1/podmonitors": "PodMonitor",
+    "monitoring.coreos.com/v1/prometheusrules": "PrometheusRule",
+    "keda.sh/v1alpha1/scaledobjects": "ScaledObject",
 }
 WITH_STATUS_SUBRESOURCE = {"pxlprovers", "deployments"}
 NAMESPACE = "default"
@@ -397,6 +411,13 @@ class Cluster:
             subresources={"status"},
             verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
         )
+        for path, kind in THIRD_PARTY.items():
+            self.server.resources[path] = kmock.ResourceInfo(
+                kind=kind,
+                singular=kind.lower(),
+                namespaced=True,
+                verbs={"list", "watch", "get", "create", "patch", "update", "delete"},
+            )
         self.url = str(self.server.url).rstrip("/")
         controller = DeploymentController(
             self.server,

@@ -294,6 +294,10 @@ OPERATOR_NAMESPACED_PERMISSIONS: dict[tuple[str, str], set[str]] = {
     ("", "secrets"): {"get", "create"},
     ("", "configmaps"): {"get", "list", "watch"},
     ("", "events"): {"create"},
+    ("networking.k8s.io", "networkpolicies"): {"get", "create", "patch", "delete"},
+    ("monitoring.coreos.com", "podmonitors"): {"get", "create", "patch", "delete"},
+    ("monitoring.coreos.com", "prometheusrules"): {"get", "create", "patch", "delete"},
+    ("keda.sh", "scaledobjects"): {"get", "create", "patch", "delete"},
 }
 OPERATOR_CLUSTER_PERMISSIONS = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},

@@ -35,7 +35,14 @@ def test_crd_names_scope_subresource_and_printer_columns() -> None:
     assert spec["names"]["shortNames"] == ["pxl"]
     (version,) = spec["versions"]
     assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
-    assert version["subresources"] == {"status": {}}
+    assert version["subresources"] == {
+        "status": {},
+        "scale": {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        },
+    }
     columns = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
     assert list(columns) == ["Ready", "KernelHash", "Replicas", "Age"]
     assert columns["Ready"] == '.status.conditions[?(@.type=="Ready")].status'

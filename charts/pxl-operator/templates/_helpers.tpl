@@ -55,6 +55,9 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   referenced one exists; never listed, watched, patched or deleted.
 - ConfigMaps: kernel sources are read and watched, never written.
 - Events: kopf and the rollback logic post core/v1 Events.
+- NetworkPolicies, PodMonitors, PrometheusRules, ScaledObjects: rendered only when a
+  PXLProver asks (spec.networkPolicy, spec.monitoring, autoscaling through KEDA) and
+  deleted when it stops asking.
 */}}
 {{- define "pxl-operator.namespacedRules" -}}
 - apiGroups: [pxl.logos.dev]
@@ -90,4 +93,13 @@ Namespaced permissions of the operator: exactly the API calls it makes.
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, create, patch, delete]
+- apiGroups: [monitoring.coreos.com]
+  resources: [podmonitors, prometheusrules]
+  verbs: [get, create, patch, delete]
+- apiGroups: [keda.sh]
+  resources: [scaledobjects]
+  verbs: [get, create, patch, delete]
 {{- end }}
