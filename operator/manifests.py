@@ -110,7 +110,53 @@ def _env(name: str, spec: Spec, kernel_hash: str | None) -> list[dict[str, Any]]
     return env
 
 
-def _volumes(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def kernel_copy_name(name: str, kernel_hash: str) -> str:
+    """The operator's immutable copy of a kernel ConfigMap, named by its content's hash."""
+    return f"{name}-kernel-{kernel_hash}"
+
+
+def kernel_copy_labels(name: str) -> dict[str, str]:
+    return {**labels(name), "app.kubernetes.io/component": "kernel"}
+
+
+def kernel_configmap(
+    name: str, namespace: str, source: Mapping[str, Any], kernel_hash: str
+) -> Manifest:
+    """An immutable copy of the `.v` keys of the user's kernel ConfigMap.
+
+    Pods mount the copy, never the user's ConfigMap: after a rollback, a restarted or
+    added pod of the restored template still reads the old kernel's files.
+    """
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(
+            kernel_copy_name(name, kernel_hash),
+            namespace,
+            annotations={KERNEL_HASH_ANNOTATION: kernel_hash},
+        ),
+        "immutable": True,
+    }
+    body["metadata"]["labels"] = kernel_copy_labels(name)
+    for field in ("data", "binaryData"):
+        files = {k: v for k, v in (source.get(field) or {}).items() if k.endswith(".v")}
+        if files:
+            body[field] = files
+    return body
+
+
+def _kernel_volume_source(name: str, spec: Spec, kernel_hash: str | None) -> str | None:
+    """The ConfigMap pods mount: the hash-named copy (the user's own only when rendering
+    without knowing the hash)."""
+    ref = configmap_name(spec)
+    if not ref:
+        return None
+    return kernel_copy_name(name, kernel_hash) if kernel_hash else ref
+
+
+def _volumes(
+    name: str, spec: Spec, kernel_hash: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     volumes: list[dict[str, Any]] = [
         {"name": "cache", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
@@ -119,7 +165,7 @@ def _volumes(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         {"name": "cache", "mountPath": CACHE_DIR},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
-    ref = configmap_name(spec)
+    ref = _kernel_volume_source(name, spec, kernel_hash)
     if ref:
         volumes.append({"name": "kernel", "configMap": {"name": ref}})
         mounts.append({"name": "kernel", "mountPath": KERNEL_MOUNT_PATH, "readOnly": True})
@@ -154,7 +200,7 @@ def pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
 
 
 def _pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
-    volumes, mounts = _volumes(spec)
+    volumes, mounts = _volumes(name, spec, kernel_hash)
     annotations = {KERNEL_HASH_ANNOTATION: kernel_hash} if kernel_hash else {}
     container = {
         "name": "prover",

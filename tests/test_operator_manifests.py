@@ -166,7 +166,24 @@ def test_custom_kernel_is_mounted_read_only_where_the_prover_looks() -> None:
     assert mount == {"name": "kernel", "mountPath": "/etc/pxl/kernel", "readOnly": True}
     assert env(children)["PXL_KERNEL_DIR"] == "/etc/pxl/kernel"
     volumes = children["Deployment"]["spec"]["template"]["spec"]["volumes"]
-    assert {"name": "kernel", "configMap": {"name": "kernel"}} in volumes
+    # The operator's immutable, hash-named copy, never the user's mutable ConfigMap.
+    assert {"name": "kernel", "configMap": {"name": f"demo-kernel-{HASH}"}} in volumes
+
+
+def test_kernel_copy_is_immutable_hash_named_and_holds_only_the_kernel_files() -> None:
+    source = {
+        "metadata": {"name": "kernel", "labels": {"pxl.logos.dev/kernel": "true"}},
+        "data": {"A.v": "Definition a := 1.\n", "_CoqProject": "-R . PXL\n"},
+        "binaryData": {"B.v": base64.b64encode(b"Definition b := 2.\n").decode()},
+    }
+    copy_ = manifests.kernel_configmap("demo", "pxl", source, HASH)
+    kubernetes_validate.validate(copy_, KUBE_VERSION, strict=True)
+    assert copy_["metadata"]["name"] == f"demo-kernel-{HASH}"
+    assert copy_["immutable"] is True
+    assert copy_["data"] == {"A.v": "Definition a := 1.\n"}
+    assert copy_["binaryData"] == source["binaryData"]
+    assert copy_["metadata"]["annotations"]["pxl.logos.dev/kernel-hash"] == HASH
+    assert "pxl.logos.dev/kernel" not in copy_["metadata"]["labels"], "copies are not watched"
 
 
 def test_rollout_strategy_never_takes_a_serving_pod_away_first() -> None:
@@ -332,12 +349,14 @@ def test_render_prints_strictly_valid_children_and_uses_the_given_configmap(
     assert cli.main(["render", "-f", path, "-n", "pxl"]) == 0
     out, err = capsys.readouterr()
     docs = [d for d in yaml.safe_load_all(out) if d]
-    assert [d["kind"] for d in docs] == ["Service", "Deployment", "PodDisruptionBudget"]
+    kinds = [d["kind"] for d in docs]
+    assert kinds == ["ConfigMap", "Service", "Deployment", "PodDisruptionBudget"]
     for doc in docs:
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
         assert doc["metadata"]["namespace"] == "pxl"
-    annotations = docs[1]["spec"]["template"]["metadata"]["annotations"]
+    annotations = docs[2]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["pxl.logos.dev/kernel-hash"] == hash_sources({"A.v": b"x"})
+    assert docs[0]["metadata"]["name"] == f"demo-kernel-{hash_sources({'A.v': b'x'})}"
     assert err == ""
 
 

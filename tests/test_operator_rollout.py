@@ -175,11 +175,18 @@ def test_memory_survives_the_round_trip_through_status() -> None:
         last_good_template=template(GOOD),
         last_good_revision="7",
         failed_template_hash="f" * 64,
+        failed_kernel_hash=NEW,
+        failed_reason="ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
+        failed_retry="2026-11-30T04:00:00Z",
     )
     status = memory.to_status()
     assert all(isinstance(value, str) for value in status.values())
     assert Memory.from_status(status) == memory
     assert Memory().to_status() == dict.fromkeys(status)  # None deletes in a merge patch
+    annotations = memory.to_annotations()
+    assert all(isinstance(value, str) for value in annotations.values())
+    assert Memory.from_annotations(annotations) == memory
+    assert Memory().to_annotations() == dict.fromkeys(annotations)
 
 
 def test_transition_time_moves_only_when_a_condition_flips() -> None:
