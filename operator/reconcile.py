@@ -250,6 +250,7 @@ class Reconciler:
             owner,
             kernel_copies_of(
                 [
+                    template,
                     applied,
                     live_template,
                     outcome.restore_template,

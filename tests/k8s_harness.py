@@ -116,11 +116,13 @@ def label_selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
 
 @attrs.define
 class WriteFault:
-    """Fail the next `times` requests of `method` whose path ends with `path_suffix`."""
+    """Fail the next `times` requests of `method` whose path ends with `path_suffix` (and
+    whose body contains `body_contains`, when given)."""
 
     method: str
     path_suffix: str
     times: int = 1
+    body_contains: str = ""
     status: int = 500
     failed: int = 0
 
@@ -139,10 +141,12 @@ class ApiServer(kmock.KubernetesEmulator):
             return await self._serve_namespaces(raw_request)
         if raw_request.method == "GET":
             self.queries.append(("GET", raw_request.path, dict(raw_request.query)))
+        body = (await raw_request.text()) if raw_request.can_read_body else ""
         for fault in self.faults:
             if (
                 fault.method == raw_request.method
                 and raw_request.path.endswith(fault.path_suffix)
+                and fault.body_contains in body
                 and fault.failed < fault.times
             ):
                 fault.failed += 1
@@ -619,11 +623,23 @@ class Cluster:
         params = {"propagationPolicy": "Orphan"} if cascade == "orphan" else {}
         requests.delete(self._path(kind, name), params=params, timeout=10).raise_for_status()
 
-    def fail_writes(self, method: str, path_suffix: str, times: int = 1) -> WriteFault:
+    def fail_writes(
+        self, method: str, path_suffix: str, times: int = 1, body_contains: str = ""
+    ) -> WriteFault:
         """Make the next `times` `method` requests on a path ending so answer HTTP 500."""
-        fault = WriteFault(method, path_suffix, times)
+        fault = WriteFault(method, path_suffix, times, body_contains)
         self.server.faults.append(fault)
         return fault
+
+    def history(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """Every stored version of an object, oldest first (what an audit log would show)."""
+        versions: list[dict[str, Any]] = []
+        for (resource, namespace, obj_name), obj in list(self.server.objects.items()):
+            if (resource.plural, namespace, obj_name) == (PLURALS[kind], NAMESPACE, name):
+                for version in list(obj.history):
+                    if version is not None:
+                        versions.append(json.loads(json.dumps(version.raw)))
+        return versions
 
     def watch_queries(self, plural: str) -> list[dict[str, str]]:
         """Query strings of every list and watch request the operator made for `plural`."""
