@@ -12,6 +12,7 @@ import base64
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -195,8 +196,70 @@ def pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
     and normalised quantities (`cpu: 0.5` comes back as `500m`).
     """
     template = _pod_template(name, spec, kernel_hash)
+    _place(template, name, spec)
     template["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION] = template_hash(template)
     return template
+
+
+# PodSpec fields a spec passes through as written.
+PASSED_THROUGH = (
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "imagePullSecrets",
+    "priorityClassName",
+    "serviceAccountName",
+)
+
+
+def default_spread(name: str) -> list[dict[str, Any]]:
+    """Spread the pods across zones, then hosts, as far as the cluster allows (never
+    blocks scheduling: a one-zone or one-node cluster still runs every pod)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector_labels(name)},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def _place(template: Manifest, name: str, spec: Spec) -> None:
+    """Placement fields into the pod template; the operator's own labels and
+    annotations win over podLabels/podAnnotations (the selector must keep matching)."""
+    metadata, pod = template["metadata"], template["spec"]
+    if spec.get("podLabels"):
+        metadata["labels"] = {**spec["podLabels"], **metadata["labels"]}
+    if spec.get("podAnnotations"):
+        metadata["annotations"] = {**spec["podAnnotations"], **metadata["annotations"]}
+    for field in PASSED_THROUGH:
+        if spec.get(field):
+            pod[field] = copy.deepcopy(spec[field])
+    spread = spec.get("topologySpreadConstraints")
+    if spread is None:
+        pod["topologySpreadConstraints"] = default_spread(name)
+    elif spread:
+        pod["topologySpreadConstraints"] = [
+            {"labelSelector": {"matchLabels": selector_labels(name)}, **copy.deepcopy(c)}
+            for c in spread
+        ]
+
+
+def disruption_floor(spec: Spec) -> int | str | None:
+    """The PDB's minAvailable, lowered so one pod can always be evicted (a node drain
+    must not block forever); None when no PDB can allow that (a single pod)."""
+    wanted = spec["podDisruptionBudget"]["minAvailable"]
+    scaling = spec["autoscaling"]
+    pods = scaling["minReplicas"] if scaling["enabled"] else spec["replicas"]
+    if isinstance(wanted, str) and wanted.endswith("%"):
+        required = math.ceil(int(wanted[:-1]) * pods / 100)
+    else:
+        required = int(wanted)
+    if required < pods:
+        return wanted
+    return pods - 1 if pods > 1 else None
 
 
 def _pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
@@ -320,7 +383,7 @@ def pod_disruption_budget(name: str, namespace: str, spec: Spec) -> Manifest:
         "kind": "PodDisruptionBudget",
         "metadata": _metadata(name, namespace),
         "spec": {
-            "minAvailable": spec["podDisruptionBudget"]["minAvailable"],
+            "minAvailable": disruption_floor(spec),
             "selector": {"matchLabels": selector_labels(name)},
         },
     }
@@ -371,7 +434,8 @@ def children(name: str, namespace: str, spec: Spec, kernel_hash: str | None) -> 
     result = [service(name, namespace), deployment(name, namespace, spec, kernel_hash)]
     if spec["autoscaling"]["enabled"]:
         result.append(horizontal_pod_autoscaler(name, namespace, spec))
-    result.append(pod_disruption_budget(name, namespace, spec))
+    if disruption_floor(spec) is not None:
+        result.append(pod_disruption_budget(name, namespace, spec))
     if spec["ingress"]["enabled"]:
         result.append(ingress(name, namespace, spec))
     return result
@@ -390,4 +454,5 @@ def optional_kinds(spec: Spec) -> dict[str, bool]:
     return {
         "HorizontalPodAutoscaler": bool(spec["autoscaling"]["enabled"]),
         "Ingress": bool(spec["ingress"]["enabled"]),
+        "PodDisruptionBudget": disruption_floor(spec) is not None,
     }

@@ -387,3 +387,29 @@ def test_children_orphaned_by_cascade_orphan_are_adopted(cluster: Cluster) -> No
         refs = cluster.get(kind, "demo")["metadata"]["ownerReferences"]
         assert [r["uid"] for r in refs] == [owner["metadata"]["uid"]], kind
     assert cluster.condition("demo", "Degraded")["status"] == "False"
+
+
+# --- placement ----------------------------------------------------------------------------
+
+
+def test_placement_fields_reach_the_pods_and_removing_one_clears_it(cluster: Cluster) -> None:
+    from test_operator_crd import PLACEMENT
+
+    cluster.apply(prover(kernel={"expectedHash": "a" * 64}, **PLACEMENT))
+    wait_ready_on(cluster, "a" * 64)
+    pod = cluster.get("Deployment", "demo")["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == PLACEMENT["nodeSelector"]
+    assert pod["tolerations"] == PLACEMENT["tolerations"]
+    assert pod["serviceAccountName"] == "pxl-prover"
+    assert cluster.get("PodDisruptionBudget", "demo")["spec"]["minAvailable"] == 1
+
+    cluster.patch("PXLProver", "demo", {"spec": {"nodeSelector": None, "replicas": 1}})
+    cluster.wait_for(
+        "nodeSelector cleared",
+        lambda: "nodeSelector" not in cluster.get("Deployment", "demo")["spec"]["template"]["spec"],
+    )
+    cluster.wait_for(
+        "no PDB for a single pod", lambda: cluster.get("PodDisruptionBudget", "demo") is None
+    )
+    wait_ready_on(cluster, "a" * 64)
+    assert cluster.get("Deployment", "demo")["spec"]["template"]["spec"]["tolerations"]

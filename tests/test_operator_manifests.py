@@ -460,3 +460,82 @@ def test_any_spec_is_refused_clearly_or_builds_valid_children(spec: Any) -> None
         return
     for child in manifests.children("demo", "pxl", resolved, HASH):
         kubernetes_validate.validate(child, KUBE_VERSION, strict=True)
+
+
+def test_placement_fields_reach_the_pod_template_and_validate_strict() -> None:
+    from test_operator_crd import PLACEMENT
+
+    children = build(PLACEMENT)
+    for child in children.values():
+        kubernetes_validate.validate(child, KUBE_VERSION, strict=True)
+    template = children["Deployment"]["spec"]["template"]
+    pod = template["spec"]
+    for field in (
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "imagePullSecrets",
+        "priorityClassName",
+        "serviceAccountName",
+    ):
+        assert pod[field] == PLACEMENT[field], field
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["maxSkew"] == 2 and spread["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["labelSelector"] == {"matchLabels": manifests.selector_labels("demo")}
+    assert template["metadata"]["labels"]["team"] == "logic"
+    assert template["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    selector = children["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= template["metadata"]["labels"].items()
+    assert template_id_of(build(PLACEMENT)) != template_id_of(build({}))
+
+
+def template_id_of(children: dict[str, dict[str, Any]]) -> str:
+    annotations = children["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    return str(annotations["pxl.logos.dev/template-hash"])
+
+
+def test_pods_spread_across_zones_and_hosts_by_default_without_blocking() -> None:
+    pod = build({})["Deployment"]["spec"]["template"]["spec"]
+    spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+    assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    for constraint in spread.values():
+        assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"
+        assert constraint["labelSelector"]["matchLabels"] == manifests.selector_labels("demo")
+    assert (
+        "topologySpreadConstraints"
+        not in (build({"topologySpreadConstraints": []})["Deployment"]["spec"]["template"]["spec"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "min_available"),
+    [
+        ({"replicas": 1}, None),  # one pod: any PDB would forbid every eviction
+        ({"replicas": 1, "podDisruptionBudget": {"minAvailable": 0}}, 0),
+        ({"replicas": 2}, 1),
+        ({"replicas": 2, "podDisruptionBudget": {"minAvailable": 2}}, 1),
+        ({"replicas": 3, "podDisruptionBudget": {"minAvailable": "100%"}}, 2),
+        ({"replicas": 4, "podDisruptionBudget": {"minAvailable": "50%"}}, "50%"),
+        (
+            {
+                "autoscaling": {"enabled": True, "minReplicas": 3},
+                "podDisruptionBudget": {"minAvailable": 3},
+            },
+            2,
+        ),
+        ({"autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 5}}, None),
+    ],
+)
+def test_a_pdb_never_forbids_every_eviction(spec: dict[str, Any], min_available: Any) -> None:
+    children = build(spec)
+    resolved = resolve("demo", spec)
+    assert manifests.optional_kinds(resolved)["PodDisruptionBudget"] is (min_available is not None)
+    if min_available is None:
+        assert "PodDisruptionBudget" not in children
+        return
+    pdb = children["PodDisruptionBudget"]
+    kubernetes_validate.validate(pdb, KUBE_VERSION, strict=True)
+    assert pdb["spec"]["minAvailable"] == min_available
+    pods = spec.get("replicas") or resolved["autoscaling"]["minReplicas"]
+    if isinstance(min_available, int):
+        assert min_available < pods, "at least one pod can always be evicted"
