@@ -239,10 +239,11 @@ def _check_placement(check: _Checker, s: Mapping[str, Any]) -> None:
     for field in ("nodeSelector", "podAnnotations", "podLabels"):
         if s.get(field) is not None and not _is_string_map(s[field]):
             check.fail(field, "must map strings to strings")
-    for key in s.get("podLabels") or {}:
+    labels, annotations = s.get("podLabels"), s.get("podAnnotations")
+    for key in labels if isinstance(labels, Mapping) else {}:
         if key in RESERVED_LABELS or str(key).startswith(RESERVED_PREFIX):
             check.fail(f"podLabels.{key}", "is set by the operator (it selects the pods)")
-    for key in s.get("podAnnotations") or {}:
+    for key in annotations if isinstance(annotations, Mapping) else {}:
         if str(key).startswith(RESERVED_PREFIX):
             check.fail(f"podAnnotations.{key}", "is set by the operator")
     for field in ("priorityClassName", "serviceAccountName"):
@@ -258,6 +259,11 @@ def _check_placement(check: _Checker, s: Mapping[str, Any]) -> None:
         ):
             if item.get("operator") not in (None, "Exists", "Equal"):
                 check.fail(f"tolerations[{i}].operator", "must be Exists or Equal")
+            for key in ("key", "value"):
+                if item.get(key) is not None and not isinstance(item[key], str):
+                    check.fail(f"tolerations[{i}].{key}", "must be a string")
+            if item.get("tolerationSeconds") is not None:
+                check.integer(f"tolerations[{i}].tolerationSeconds", item["tolerationSeconds"], 0)
             if item.get("effect") not in (None, "NoSchedule", "PreferNoSchedule", "NoExecute"):
                 check.fail(
                     f"tolerations[{i}].effect", "must be NoSchedule, PreferNoSchedule or NoExecute"

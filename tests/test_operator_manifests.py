@@ -539,3 +539,16 @@ def test_a_pdb_never_forbids_every_eviction(spec: dict[str, Any], min_available:
     pods = spec.get("replicas") or resolved["autoscaling"]["minReplicas"]
     if isinstance(min_available, int):
         assert min_available < pods, "at least one pod can always be evicted"
+
+
+def test_an_image_whose_kernel_the_operator_does_not_know_needs_a_pin() -> None:
+    other = resolve("demo", {"image": "registry.example/pxl-prover:9.9"})
+    with pytest.raises(KernelError) as refused:
+        target_hash("pxl", other, None)
+    assert refused.value.reason == "KernelHashUnknown"
+    assert "pxl kernel-hash" in refused.value.message and "expectedHash" in refused.value.message
+    pinned = resolve(
+        "demo", {"image": "registry.example/pxl-prover:9.9", "kernel": {"expectedHash": HASH}}
+    )
+    assert target_hash("pxl", pinned, None) == HASH
+    assert target_hash("pxl", resolve("demo", {}), None) == kernel_hash(REPO_KERNEL_DIR)
