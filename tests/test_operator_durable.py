@@ -360,6 +360,7 @@ def test_an_unlabelled_kernel_configmap_still_serves(cluster: Cluster) -> None:
 def test_drifted_children_are_repaired_by_their_watch(cluster: Cluster) -> None:
     cluster.apply(prover(kernel={"expectedHash": "a" * 64}))
     wait_ready_on(cluster, "a" * 64)
+    time.sleep(2)  # let the creation's reconciles finish: only a watch can see what follows
     cluster.patch("Service", "demo", {"spec": {"type": "NodePort"}})
     cluster.wait_for(
         "Service repaired", lambda: cluster.get("Service", "demo")["spec"]["type"] == "ClusterIP"
