@@ -46,6 +46,10 @@ class ReconcileFailure(Exception):
         self.message = message
 
 
+class OwnerGone(Exception):
+    """The PXLProver was deleted while it was being reconciled: stop, change nothing more."""
+
+
 def is_subset(desired: Any, live: Any) -> bool:
     """True when every field of `desired` has the same value in `live` (lists: same length)."""
     if isinstance(desired, Mapping):
@@ -148,7 +152,11 @@ class Reconciler:
                 self.known.discard((namespace, name))
                 return
             self.known.add((namespace, name))
-            self._reconcile(owner)
+            try:
+                self._reconcile(owner)
+            except OwnerGone:
+                self.known.discard((namespace, name))
+                return
             self.completed += 1
 
     def resync(self) -> None:
@@ -397,7 +405,17 @@ class Reconciler:
                 )
 
     def _adopt(self, owner: Mapping[str, Any], live: Mapping[str, Any]) -> None:
-        """Take an orphaned child back: this PXLProver becomes its controller owner."""
+        """Take an orphaned child back: this PXLProver becomes its controller owner.
+
+        The owner is read again first: a child is orphaned precisely while its old owner
+        is being deleted (`--cascade=orphan`), and adopting it for that owner would hand
+        it straight to the garbage collector.
+        """
+        metadata = owner["metadata"]
+        current = self.kube.get(KIND, metadata["namespace"], metadata["name"])
+        current_meta = (current or {}).get("metadata") or {}
+        if current_meta.get("uid") != metadata.get("uid") or current_meta.get("deletionTimestamp"):
+            raise OwnerGone(metadata["name"])
         reference: dict[str, Any] = {"metadata": {}}
         kopf.append_owner_reference(reference, owner=owner)
         others = [
