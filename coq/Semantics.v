@@ -1,7 +1,7 @@
 (** * PXL kernel: Kripke semantics and the logics
 
     Validity in a logic is truth at every world of every model whose frame
-    satisfies the logic's conditions (DESIGN §3). The metatheory is classical:
+    satisfies the logic's conditions (docs/verdicts.md). The metatheory is classical:
     [Classical_Prop.classic] is the kernel's one declared axiom (coq/README.md). *)
 
 From Coq Require Import Classical NArith.

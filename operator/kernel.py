@@ -1,7 +1,7 @@
 """Which kernel a PXLProver's pods must serve: the target kernel hash.
 
 The hash is always computed by `pxl_prover.kernel.hash_sources`, the one definition
-(DESIGN §4) the prover also reports, so a pod is ready exactly when it serves the
+(docs/kernel.md) the prover also reports, so a pod is ready exactly when it serves the
 kernel the operator rolled out.
 """
 

@@ -1,4 +1,4 @@
-"""`python -m pxl_prover` is the server (DESIGN §7), the same as `pxl-prover`."""
+"""`python -m pxl_prover` is the server (README), the same as `pxl-prover`."""
 
 import sys
 

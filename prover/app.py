@@ -1,4 +1,4 @@
-"""The Flask app: HTTP in, ProverService calls, JSON out (DESIGN §5).
+"""The Flask app: HTTP in, ProverService calls, JSON out (docs/http-api.md).
 
 Every response is JSON, including errors Flask itself raises (404, 405, 413) and server
 bugs, so clients never have to parse an HTML page. Order of checks for a POST: size (413),

@@ -1,4 +1,4 @@
-"""HMAC request signing (DESIGN §5): what clients compute and what the server verifies.
+"""HMAC request signing (docs/http-api.md): what clients compute and what the server verifies.
 
 A client signs `f"{timestamp}:{nonce}:{body}"` (body = the exact request bytes) with
 HMAC-SHA256 and sends the hex digest in `X-Signature`, with `X-Timestamp` (Unix seconds)

@@ -87,7 +87,7 @@ def report_parse_error(goal: str, error: syntax.ParseError, *, as_json: bool) ->
 
 
 def parse_error_body(error: syntax.ParseError) -> dict[str, Any]:
-    """The `error` object of DESIGN §2 for a goal that does not parse."""
+    """The `error` object of docs/goal-language.md for a goal that does not parse."""
     return {"code": "parse_error", "message": error.message, "position": error.position}
 
 
@@ -115,7 +115,7 @@ def add_kernel_hash(subcommands: Subcommands) -> None:
     command = subcommands.add_parser(
         "kernel-hash",
         help="print the hash of a kernel folder",
-        description="Print the kernel hash (DESIGN §4) of a folder of Coq .v files: the value "
+        description="Print the kernel hash (docs/kernel.md) of a folder of Coq .v files: the value "
         "the prover reports and the operator rolls pods on.",
     )
     command.add_argument(
@@ -353,17 +353,7 @@ def server_main(argv: Sequence[str] | None = None) -> int:
 
     `argv` is passed through unchanged (`["serve", ...]` from `pxl-prover serve ...`).
     """
-    try:
-        server = importlib.import_module("pxl_prover.server")
-    except ModuleNotFoundError as missing:
-        if missing.name != "pxl_prover.server":
-            raise
-        print(
-            "pxl-prover: the HTTP server is not built yet (no pxl_prover.server module). "
-            "Meanwhile `pxl parse GOAL` and `pxl kernel-hash` work.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+    server = importlib.import_module("pxl_prover.server")  # Flask loads only for `serve`
     return server.main(list(sys.argv[1:] if argv is None else argv)) or 0
 
 

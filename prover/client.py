@@ -3,7 +3,7 @@
     client = ProverClient("http://localhost:8088", secret=os.environ.get("PXL_HMAC_SECRET"))
     answer = client.prove("BOX(A -> A)", logic="S4")
 
-With a secret every POST is signed exactly as DESIGN §5 says (`pxl_prover.auth`). Errors
+With a secret every POST is signed exactly as docs/http-api.md says (`pxl_prover.auth`). Errors
 come back as `ServerError` carrying the server's JSON error code, and 429/503 carry the
 server's Retry-After so callers can back off.
 """

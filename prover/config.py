@@ -1,4 +1,4 @@
-"""Server configuration: DESIGN §5 environment variables, overridden by command-line flags.
+"""Server configuration (docs/configuration.md): environment variables, overridden by flags.
 
 Everything is validated once, at start-up, so a typo in a deployment stops the process with
 a message naming the variable instead of surfacing later as a confusing runtime error.

@@ -1,6 +1,6 @@
 """A finite Kripke model that falsifies a goal: the value a refutation carries.
 
-Its JSON form is DESIGN §3's `{"worlds", "relation", "valuation", "world"}`;
+Its JSON form is docs/verdicts.md's `{"worlds", "relation", "valuation", "world"}`;
 `from_json` accepts exactly that shape and rejects anything else with a ValueError
 that names the problem, because models also arrive from outside (tests, clients).
 """

@@ -63,7 +63,7 @@ class Checker(Protocol):
 
 
 class Prover:
-    """Decides goals and returns DESIGN §5 answer objects; thread-safe if its checker is."""
+    """Decides goals and returns answers (docs/http-api.md); thread-safe if its checker is."""
 
     def __init__(
         self,

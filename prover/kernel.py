@@ -1,4 +1,4 @@
-"""The PXL kernel on disk: where it lives, its hash (DESIGN §4), and compiling it.
+"""The PXL kernel on disk: where it lives, its hash (docs/kernel.md), and compiling it.
 
 The kernel hash is the one identity the prover reports and the operator rolls on, so
 it is defined here once and both sides call `kernel_hash`.
@@ -52,7 +52,7 @@ def hash_sources(files: dict[str, bytes]) -> str:
 
 
 def kernel_hash(kernel_dir: str | os.PathLike[str]) -> str:
-    """Kernel hash of a folder of `.v` files (DESIGN §4)."""
+    """Kernel hash of a folder of `.v` files (docs/kernel.md)."""
     root = Path(kernel_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"kernel folder not found: {root}")

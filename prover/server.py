@@ -34,7 +34,7 @@ log = logging.getLogger("pxl_prover.server")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="pxl-prover",
-        description="PXL proof server. Settings come from the environment (DESIGN §5); "
+        description="PXL proof server. Settings come from the environment (docs/configuration.md); "
         "flags override them.",
     )
     sub = parser.add_subparsers(dest="command")

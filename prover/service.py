@@ -209,7 +209,7 @@ class ProverService:
     # --- answering ----------------------------------------------------------------------
 
     def prove(self, goal: str, logic: str | None = None, timeout_ms: int | None = None) -> dict:
-        """The DESIGN §5 answer for one goal, from the cache when it can be.
+        """The answer (docs/http-api.md) for one goal, from the cache when it can be.
 
         Raises syntax.ParseError / logics.UnknownLogic for bad input, PoolError subclasses
         when no session can take the check.

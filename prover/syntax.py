@@ -1,4 +1,4 @@
-"""The PXL goal language (DESIGN §2): text to `formula` values, and back to text.
+"""The PXL goal language (docs/goal-language.md): text to `formula` values, and back to text.
 
 One grammar with many spellings, so that goals from the deployment guide, the LWB
 benchmark files and hand-typed Unicode all parse:

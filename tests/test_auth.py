@@ -1,4 +1,4 @@
-"""HMAC authentication (DESIGN §5): the guide's client snippet works unchanged, and every
+"""HMAC authentication (docs/http-api.md): the guide's client snippet works unchanged, and every
 way of getting it wrong is a 401 JSON answer that changes nothing."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The whole pipeline on real Coq: textbook facts per logic, LWB formulas 1–3 of every file,
-and answers shaped as DESIGN §5 says. Every `proved` here was accepted by Coq."""
+and answers shaped as docs/http-api.md says. Every `proved` here was accepted by Coq."""
 
 from __future__ import annotations
 

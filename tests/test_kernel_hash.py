@@ -1,4 +1,4 @@
-"""The kernel hash (DESIGN §4), pinned against `sha256sum` rather than against our own code.
+"""The kernel hash (docs/kernel.md), pinned against `sha256sum` rather than against our own code.
 
 hash = sha256_hex( concat over .v files sorted by relative path of
                    relative_path + "\\n" + sha256_hex(file bytes) + "\\n" )

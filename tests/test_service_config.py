@@ -1,4 +1,4 @@
-"""Server configuration (DESIGN §5): environment defaults, flags over environment, and
+"""Server configuration (docs/configuration.md): environment defaults, flags over environment, and
 start-up refused with a message naming the variable for any invalid value."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The goal language (DESIGN §2): every spelling, precedence, errors with positions, limits,
+"""The goal language (docs/goal-language.md): every spelling, precedence, positioned errors, limits,
 printers that round-trip, and the inputs users really send (guide goals, LWB benchmark files).
 
 Deep formulas are compared through their printed form: the formula dataclasses' own `==`
