@@ -4,17 +4,13 @@
 document, `playground` the page when the configuration serves it; `errors` makes every
 failure a JSON error and `request_body` reads every goal-carrying body. The app itself
 owns only what spans all routes: the request size limit, HMAC signatures on POSTs (a view
-declared `auth.unsigned` is let through), per-request metrics, and counting requests in
-flight so shutdown can wait for them.
+declared `auth.unsigned` is let through) and per-request metrics.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from flask import Flask, Response, g, request
 from pxl_prover import api, ops, playground
@@ -25,50 +21,12 @@ from pxl_prover.service import ProverService
 log = logging.getLogger(__name__)
 
 
-class InFlight:
-    """WSGI middleware counting requests in progress, so shutdown can wait for them."""
-
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
-        self.wsgi_app = wsgi_app
-        self.count = 0
-        self._cond = threading.Condition()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        with self._cond:
-            self.count += 1
-        try:
-            body = self.wsgi_app(environ, start_response)
-            try:
-                return list(body)
-            finally:
-                close = getattr(body, "close", None)
-                if close is not None:
-                    close()
-        finally:
-            with self._cond:
-                self.count -= 1
-                self._cond.notify_all()
-
-    def wait_idle(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while self.count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-            return True
-
-
 def create_app(service: ProverService) -> Flask:
     """The Flask app for `service` (its config says limits, auth and debug)."""
     config = service.config
     app = Flask("pxl_prover")
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_size
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    in_flight = InFlight(app.wsgi_app)
-    app.wsgi_app = in_flight  # type: ignore[method-assign]
-    app.extensions["pxl_in_flight"] = in_flight
     verifier = (
         HmacVerifier(config.hmac_keys(), nonce_capacity=config.nonce_capacity)
         if config.enable_hmac_auth
