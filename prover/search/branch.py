@@ -590,15 +590,17 @@ class Branch:
 
     def try_children(self, pending: list[tuple[int, int]]) -> None:
         """Decide the successors of this world's diamonds until one is unsatisfiable
-        (which closes the world) or all are satisfiable. With several, each is first
-        probed, allowed to decide only a few successor sets in turn, so that one that
-        closes quickly is not found only after its siblings' large models are built
-        (LWB `branch`: the refuted diamond comes last); the rest are then solved in
-        full, in order. Inside a probe, worlds do not probe again, so that a probe's
-        cost does not compound with the depth.
-        What a probe completes (models, cores) stays in the caches."""
+        (which closes the world) or all are satisfiable. In K, T and D, the second and
+        later ones are first probed, each allowed to decide only a few successor sets,
+        so that one that closes quickly is not found only after the first one's large
+        model is built (LWB `branch`: the refuted diamond comes last); the rest are then
+        solved in full, in order. Inside a probe, worlds do not probe again, so that a
+        probe's cost does not compound with the depth; what a probe completes (models,
+        cores) stays in the caches. Not in S4: its successors' results that loop back
+        to an ancestor are not cached, so an abandoned probe's work is lost (measured:
+        LWB s4_ipc_p and s4_md lost more than s4_branch_p won)."""
         shared = self.shared
-        if len(pending) > 1 and shared.cap == _NO_CAP:
+        if len(pending) > 1 and shared.cap == _NO_CAP and not self.inherit:
             left: list[tuple[int, int]] = [pending[0]]
             for e, content in pending[1:]:
                 cap = shared.cap = shared.successors + _PROBE
