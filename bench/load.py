@@ -171,19 +171,25 @@ def _stat_fields(pid: int) -> list[str]:
 
 
 def process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its children: its own user+system time, its reaped
-    children's (a coqtop replaced mid-run), and its live children's (the coqtop sessions)."""
-    fields = _stat_fields(pid)
-    ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    """CPU seconds of a process and all its descendants: each one's user+system time and
+    its reaped children's (a coqtop replaced mid-run). Descendants, not only children: the
+    search processes are the forkserver's children."""
+    children: dict[int, list[int]] = {}
+    ticks_of: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            child = _stat_fields(int(entry.name))
+            fields = _stat_fields(int(entry.name))
         except OSError:
             continue
-        if int(child[1]) == pid:
-            ticks += int(child[11]) + int(child[12])
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        ticks_of[int(entry.name)] = sum(int(f) for f in fields[11:15])  # u/s/cu/cs time
+    ticks, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        ticks += ticks_of.get(current, 0)
+        todo.extend(children.get(current, ()))
     return ticks / _TICKS
 
 
