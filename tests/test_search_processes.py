@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pxl_prover.formula import Atom, Box, Dia, Formula, Implies
 from pxl_prover.logics import get_logic
-from pxl_prover.search.worker import NICENESS, SearchCrashed, SearchProcesses
+from pxl_prover.search import worker
+from pxl_prover.search.worker import NICENESS, SearchCrashed, SearchOverran, SearchProcesses
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, Refutation, Unknown
 from test_service_api import pigeonhole
@@ -105,4 +106,22 @@ def test_resize_down_retires_processes_without_interrupting_searches(processes) 
         thread.join(30)
     assert all(isinstance(o, Unknown) for o in outcomes.values()) and len(outcomes) == 3
     _wait_for(lambda: len(processes.pids()) == 1, 10)
+    assert isinstance(processes.search(parse("[](p -> p)"), K, None, None), Proof)
+
+
+def test_a_search_stuck_past_its_deadline_is_ended_and_its_neighbours_go_on(
+    processes, monkeypatch
+) -> None:
+    monkeypatch.setattr(worker, "OVERRUN_GRACE_S", 0.5)
+    threads, outcomes = _search_in_threads(processes, [(SLOW, 1.0)] * 2)
+    _wait_for(lambda: len(processes._busy) == 2)
+    stuck = processes.pids()[0]
+    os.kill(stuck, signal.SIGSTOP)  # stops it where it stands: it cannot see its deadline
+    for thread in threads:
+        thread.join(30)
+    overran = [o for o in outcomes.values() if isinstance(o, SearchOverran)]
+    finished = [o for o in outcomes.values() if isinstance(o, Unknown)]
+    assert len(overran) == 1 and "deadline" in str(overran[0])
+    assert len(finished) == 1 and finished[0].reason == "time"
+    _wait_for(lambda: not os.path.exists(f"/proc/{stuck}"), 10)
     assert isinstance(processes.search(parse("[](p -> p)"), K, None, None), Proof)

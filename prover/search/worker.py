@@ -21,6 +21,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -32,12 +33,19 @@ RECURSION_LIMIT = 1_000_000
 # Searches yield the CPU to the server process: HTTP, probes and refusals stay prompt
 # when every core is busy searching.
 NICENESS = 10
+# A search checks its deadline as it goes; one that has not answered this long after it
+# (stuck in a step that does not check) has its process ended, so it cannot hold a slot.
+OVERRUN_GRACE_S = 2.0
 
 _NODE_TYPES: dict[str, type] = {cls.__name__: cls for cls in (Atom, Top, Bot, *UNARY, *BINARY)}
 
 
 class SearchCrashed(RuntimeError):
     """The search process died (stack or memory exhausted, killed); no verdict."""
+
+
+class SearchOverran(SearchCrashed):
+    """The search did not answer within its deadline and grace; its process was ended."""
 
 
 def flatten(root: Formula) -> list[tuple[Any, ...]]:
@@ -132,10 +140,18 @@ class _Worker:
     def pid(self) -> int | None:
         return self.process.pid
 
-    def ask(self, request: bytes) -> bytes:
-        """Send one search and wait for its outcome; SearchCrashed if the process died."""
+    def ask(self, request: bytes, deadline: float | None) -> bytes:
+        """Send one search and wait for its outcome: SearchCrashed if the process died,
+        SearchOverran if it has not answered `OVERRUN_GRACE_S` after `deadline`."""
         try:
             self.conn.send_bytes(request)
+            if deadline is not None:
+                wait_s = deadline + OVERRUN_GRACE_S - time.monotonic()
+                if not self.conn.poll(max(wait_s, 0.0)):
+                    raise SearchOverran(
+                        f"the search did not stop within {OVERRUN_GRACE_S:g} s of its deadline;"
+                        " its process was ended"
+                    )
             return self.conn.recv_bytes()
         except (EOFError, OSError) as exc:
             raise SearchCrashed("the search process died (out of stack or memory)") from exc
@@ -231,7 +247,7 @@ class SearchProcesses:
         request = marshal.dumps((flatten(goal), logic.name, deadline, budget))
         worker = self._acquire()
         try:
-            data = worker.ask(request)
+            data = worker.ask(request, deadline)
         except SearchCrashed:
             self._release(worker, crashed=True)
             raise
