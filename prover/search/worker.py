@@ -8,9 +8,11 @@ waitress thread) run past its 8 MiB stack and take the whole process down with S
 So the search runs in worker processes that raise them; the server keeps the defaults.
 A search that still overflows kills only its worker, which is replaced.
 
-Formulas go to a worker as a flat node list and results come back pickled from the
-search's own deep-stack thread: CPython pickles recursively (unpickling does not), and
-the formulas and proof trees are thousands of levels deep.
+Each worker is driven directly over its own pipe, one send and one receive per search:
+the goal goes as a marshalled flat node list (with the logic's name, the deadline and the
+node budget), the result comes back pickled from the search's own deep-stack thread
+(CPython pickles recursively, unpickling does not; formulas and proof trees can be
+thousands of levels deep). A dead worker fails only the search it was running.
 """
 
 from __future__ import annotations
