@@ -21,6 +21,8 @@ Afterwards it prints the floor (one warm Coq check of a small lemma, CPU ms), th
 budget the issue sets for an uncached request (2 x the echo's + that floor), and the
 servers' own verification ratio and cache hit rate (/metrics).
 
+--uncached-only runs just the uncached row (HMAC off), for quick before/after comparisons.
+
 A saturation row follows (alone with --saturation-only): a burst of slow goals, three
 times what the server admits (PXL_POOL_SIZE running + PXL_MAX_QUEUE waiting), against a
 server with the cache off; it shows how soon the first 429 comes back and how fast /ready
@@ -171,19 +173,25 @@ def _stat_fields(pid: int) -> list[str]:
 
 
 def process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its children: its own user+system time, its reaped
-    children's (a coqtop replaced mid-run), and its live children's (the coqtop sessions)."""
-    fields = _stat_fields(pid)
-    ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    """CPU seconds of a process and all its descendants: each one's user+system time and
+    its reaped children's (a coqtop replaced mid-run). Descendants, not only children: the
+    search processes are the forkserver's children."""
+    children: dict[int, list[int]] = {}
+    ticks_of: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            child = _stat_fields(int(entry.name))
+            fields = _stat_fields(int(entry.name))
         except OSError:
             continue
-        if int(child[1]) == pid:
-            ticks += int(child[11]) + int(child[12])
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        ticks_of[int(entry.name)] = sum(int(f) for f in fields[11:15])  # u/s/cu/cs time
+    ticks, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        ticks += ticks_of.get(current, 0)
+        todo.extend(children.get(current, ()))
     return ticks / _TICKS
 
 
@@ -483,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--saturation-only", action="store_true", help="only the saturation row (~10 s)"
     )
+    parser.add_argument(
+        "--uncached-only", action="store_true", help="only the uncached row, HMAC off"
+    )
     args = parser.parse_args(argv)
     if args.echo_server:
         echo_server(args.echo_server, args.threads)
@@ -499,8 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     summaries = []
     try:
         drive("warm-up", echo_port, "/echo", lambda i: bench.echo_body, args.clients, 1.0)
-        for secret in (None, HMAC_KEY):
-            for cache_size in ("100000", "0"):
+        for secret in (None,) if args.uncached_only else (None, HMAC_KEY):
+            for cache_size in ("0",) if args.uncached_only else ("100000", "0"):
                 port = free_port()
                 proc = start_prover(port, args, hmac_on=secret is not None, cache_size=cache_size)
                 bench.server_pid = proc.pid
@@ -530,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{summary['logos_pxl_cache_hit_rate_percent']:.1f} %, goals "
             f"{summary['logos_pxl_goals_total']:.0f}"
         )
-    print(saturation_row(args))
+    if not args.uncached_only:
+        print(saturation_row(args))
     return 0
 
 

@@ -132,6 +132,8 @@ class Prover:
             return self._unknown(
                 answer, "memory", f"the search ran out of memory: {type(exc).__name__}"
             )
+        except tableau.SearchOverran as exc:
+            return self._unknown(answer, "time", str(exc))
         except tableau.SearchCrashed as exc:
             return self._unknown(answer, "memory", str(exc))
         except tableau.SearchBug as exc:  # the search's own model check failed: no verdict

@@ -47,6 +47,7 @@ from pxl_prover.search.formulas import Formulas
 from pxl_prover.search.models import MAX_MODEL_PAIRS, World, contract, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL, emit
 from pxl_prover.search.worker import SearchCrashed as SearchCrashed
+from pxl_prover.search.worker import SearchOverran as SearchOverran
 from pxl_prover.search.worker import SearchProcesses
 
 

@@ -142,6 +142,18 @@ def test_a_search_that_fails_its_self_check_gives_unknown(prover, monkeypatch) -
     assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
 
 
+def test_a_search_ended_past_its_deadline_gives_unknown_for_time(prover, monkeypatch) -> None:
+    from pxl_prover import tableau
+
+    def stuck(*args, **kwargs):
+        raise tableau.SearchOverran("the search did not stop within 2 s of its deadline")
+
+    monkeypatch.setattr(tableau, "search", stuck)
+    answer = prover.prove("BOX A -> A", "K")
+    assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "time"
+    assert "deadline" in answer["limits"]["detail"]
+
+
 def test_a_countermodel_coq_cannot_check_in_time_stands_on_the_evaluator(
     prover, monkeypatch
 ) -> None:

@@ -8,21 +8,23 @@ waitress thread) run past its 8 MiB stack and take the whole process down with S
 So the search runs in worker processes that raise them; the server keeps the defaults.
 A search that still overflows kills only its worker, which is replaced.
 
-Formulas go to a worker as a flat node list and results come back pickled from the
-search's own deep-stack thread: CPython pickles recursively (unpickling does not), and
-the formulas and proof trees are thousands of levels deep.
+Each worker is driven directly over its own pipe, one send and one receive per search:
+the goal goes as a marshalled flat node list (with the logic's name, the deadline and the
+node budget), the result comes back pickled from the search's own deep-stack thread
+(CPython pickles recursively, unpickling does not; formulas and proof trees can be
+thousands of levels deep). A dead worker fails only the search it was running.
 """
 
 from __future__ import annotations
 
+import marshal
 import multiprocessing
 import os
 import pickle
-import queue
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import time
+from multiprocessing.connection import Connection
 from typing import Any
 
 from pxl_prover.formula import BINARY, UNARY, Atom, Bot, Formula, Top
@@ -33,12 +35,19 @@ RECURSION_LIMIT = 1_000_000
 # Searches yield the CPU to the server process: HTTP, probes and refusals stay prompt
 # when every core is busy searching.
 NICENESS = 10
+# A search checks its deadline as it goes; one that has not answered this long after it
+# (stuck in a step that does not check) has its process ended, so it cannot hold a slot.
+OVERRUN_GRACE_S = 2.0
 
 _NODE_TYPES: dict[str, type] = {cls.__name__: cls for cls in (Atom, Top, Bot, *UNARY, *BINARY)}
 
 
 class SearchCrashed(RuntimeError):
     """The search process died (stack or memory exhausted, killed); no verdict."""
+
+
+class SearchOverran(SearchCrashed):
+    """The search did not answer within its deadline and grace; its process was ended."""
 
 
 def flatten(root: Formula) -> list[tuple[Any, ...]]:
@@ -76,107 +85,196 @@ def unflatten(nodes: list[tuple[Any, ...]]) -> Formula:
     return built[-1]
 
 
-_JOBS: queue.SimpleQueue = queue.SimpleQueue()
-
-
-def _prepare_worker() -> None:
-    """Raise this process's limits and start its one long-lived deep-stack search thread
-    (a worker process runs one search at a time; starting a thread per search cost more
-    than a small search itself)."""
+def _prepare_limits() -> None:
+    """Raise this process's limits for the search's deep recursion, and yield the CPU."""
     sys.setrecursionlimit(RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
-    threading.Thread(target=_serve, name="pxl-search", daemon=True).start()
+    os.nice(NICENESS)
 
 
-def _serve() -> None:
+def _worker_main(conn: Connection) -> None:
+    """A search process: one long-lived deep-stack thread answers one request at a time
+    until the server closes the connection (a thread per search cost more than a small
+    search itself)."""
+    _prepare_limits()
+    thread = threading.Thread(target=_serve, args=(conn,), name="pxl-search", daemon=True)
+    thread.start()
+    thread.join()
+
+
+def _serve(conn: Connection) -> None:
+    from pxl_prover.logics import LOGICS
     from pxl_prover.tableau import run_search
 
     while True:
-        nodes, logic, deadline, budget, done = _JOBS.get()
         try:
-            result = run_search(unflatten(nodes), logic, deadline, budget)
+            request = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            nodes, logic_name, deadline, budget = marshal.loads(request)
+            result = run_search(unflatten(nodes), LOGICS[logic_name], deadline, budget)
             outcome = pickle.dumps((True, result), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:  # handed to the caller, which re-raises it
             try:
-                outcome = pickle.dumps((False, exc))
+                outcome = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
             except Exception:  # noqa: BLE001 - an exception that does not pickle
                 outcome = pickle.dumps((False, RuntimeError(repr(exc))))
-        done.put(outcome)
+        try:
+            conn.send_bytes(outcome)
+        except OSError:
+            return
 
 
-def _search_in_worker(
-    nodes: list[tuple[Any, ...]], logic: Logic, deadline: float | None, budget: int | None
-) -> bytes:
-    """Run in a worker process: the search thread decides, and pickles the outcome
-    there (pickling recurses as deep as the proof tree)."""
-    done: queue.SimpleQueue = queue.SimpleQueue()
-    _JOBS.put((nodes, logic, deadline, budget, done))
-    return done.get()
+class _Worker:
+    """One search process and the server's end of its pipe."""
+
+    def __init__(self, context: Any, generation: int) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
+            target=_worker_main, args=(child,), name="pxl-search", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.generation = generation
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def ask(self, request: bytes, deadline: float | None) -> bytes:
+        """Send one search and wait for its outcome: SearchCrashed if the process died,
+        SearchOverran if it has not answered `OVERRUN_GRACE_S` after `deadline`."""
+        try:
+            self.conn.send_bytes(request)
+            if deadline is not None:
+                wait_s = deadline + OVERRUN_GRACE_S - time.monotonic()
+                if not self.conn.poll(max(wait_s, 0.0)):
+                    raise SearchOverran(
+                        f"the search did not stop within {OVERRUN_GRACE_S:g} s of its deadline;"
+                        " its process was ended"
+                    )
+            return self.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            raise SearchCrashed("the search process died (out of stack or memory)") from exc
+
+    def stop(self, *, terminate: bool = False) -> None:
+        """End the process: closing the pipe lets an idle one exit by itself."""
+        if terminate and self.process.is_alive():
+            self.process.terminate()
+        self.conn.close()
+        self.process.join(0)  # reaps it if it is gone already; never waits
+
+    def reap(self) -> None:
+        """After a crash: kill whatever is left and collect the process."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.conn.close()
+        self.process.join(1)
 
 
 class SearchProcesses:
-    """A pool of search processes, started on first use and rebuilt after a crash."""
+    """A fixed set of search processes, each driven directly over its own pipe: one send
+    and one receive per search, an idle list guarded by a condition. Processes start on
+    demand; one that dies fails only the search it was running and is replaced on the
+    next demand. `resize` and `close` retire processes without interrupting searches
+    (except `close(terminate=True)`, which ends the running ones)."""
 
     def __init__(self, size: int | None = None) -> None:
         self.size = size or os.cpu_count() or 1
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
+        self._changed = threading.Condition(threading.Lock())
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._starting = 0  # processes being started for a search, not yet busy
+        self._generation = 0  # bumped by `close`: workers of older generations retire
+        self._context: Any = None
+
+    def _spawn(self) -> _Worker:
+        if self._context is None:
+            self._context = multiprocessing.get_context("forkserver")
+            self._context.set_forkserver_preload(["pxl_prover.tableau"])
+        return _Worker(self._context, self._generation)
+
+    def _acquire(self) -> _Worker:
+        """An idle process, a new one if there is room (started outside the lock), or
+        the next one released."""
+        with self._changed:
+            while not self._idle and len(self._busy) + self._starting >= self.size:
+                self._changed.wait()
+            if self._idle:
+                worker = self._idle.pop()
+                self._busy.add(worker)
+                return worker
+            self._starting += 1
+        try:
+            worker = self._spawn()
+        finally:
+            with self._changed:
+                self._starting -= 1
+        with self._changed:
+            self._busy.add(worker)
+        return worker
+
+    def _release(self, worker: _Worker, *, crashed: bool) -> None:
+        with self._changed:
+            self._busy.discard(worker)
+            keep = (
+                not crashed
+                and worker.generation == self._generation
+                and len(self._idle) + len(self._busy) + self._starting < self.size
+            )
+            if keep:
+                self._idle.append(worker)
+            self._changed.notify()
+        if crashed:
+            worker.reap()
+        elif not keep:
+            worker.stop()
 
     def resize(self, size: int) -> None:
         """Use `size` processes from now on (the running ones finish their searches)."""
-        with self._lock:
-            if size == self.size:
-                return
-            self.size, old, self._executor = size, self._executor, None
-        if old is not None:
-            old.shutdown(wait=False)
-
-    def _get(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["pxl_prover.tableau"])
-                self._executor = ProcessPoolExecutor(
-                    self.size, mp_context=context, initializer=_prepare_worker
-                )
-            return self._executor
-
-    def _discard(self, executor: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._executor is executor:
-                self._executor = None
-        executor.shutdown(wait=False)
+        with self._changed:
+            self.size = size
+            surplus = len(self._idle) + len(self._busy) - size
+            retired = self._idle[: max(0, min(surplus, len(self._idle)))]
+            del self._idle[: len(retired)]
+            self._changed.notify_all()
+        for worker in retired:
+            worker.stop()
 
     def search(
         self, goal: Formula, logic: Logic, deadline: float | None, budget: int | None
     ) -> Any:
         """The search's result, or its exception re-raised here."""
-        executor = self._get()
+        request = marshal.dumps((flatten(goal), logic.name, deadline, budget))
+        worker = self._acquire()
         try:
-            data = executor.submit(_search_in_worker, flatten(goal), logic, deadline, budget)
-            ok, value = pickle.loads(data.result())
-        except BrokenProcessPool as exc:
-            self._discard(executor)
-            raise SearchCrashed("the search process died (out of stack or memory)") from exc
+            data = worker.ask(request, deadline)
+        except SearchCrashed:
+            self._release(worker, crashed=True)
+            raise
+        self._release(worker, crashed=False)
+        ok, value = pickle.loads(data)
         if not ok:
             raise value
         return value
 
     def pids(self) -> list[int]:
         """Process ids of the search processes running now."""
-        with self._lock:
-            executor = self._executor
-        processes = (getattr(executor, "_processes", None) or {}) if executor else {}
-        return [p.pid for p in list(processes.values()) if p.pid is not None]
+        with self._changed:
+            workers = [*self._idle, *self._busy]
+        return [w.pid for w in workers if w.pid is not None]
 
     def close(self, *, terminate: bool = False) -> None:
-        """Stop the processes; with `terminate`, searches running now end (SearchCrashed)."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the processes; with `terminate`, searches running now end (SearchCrashed).
+        The set starts afresh on the next search."""
+        with self._changed:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            busy = list(self._busy)
+            self._changed.notify_all()
+        for worker in idle:
+            worker.stop()
         if terminate:
-            for process in processes:
-                process.terminate()
+            for worker in busy:
+                worker.process.terminate()
