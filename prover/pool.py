@@ -108,11 +108,11 @@ class SessionPool:
                 self._spawn_locked(old=None, delay_s=0.0)
         self._watcher.start()
 
-    def wait_until_alive(self, timeout_s: float) -> bool:
-        """Block until at least one session is alive (start-up), or the timeout."""
+    def wait_until_alive(self, timeout_s: float, count: int = 1) -> bool:
+        """Block until at least `count` sessions are alive (start-up), or the timeout."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while not self._idle and not self._busy:
+            while len(self._idle) + len(self._busy) < count:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closed:
                     return False

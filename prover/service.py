@@ -29,6 +29,7 @@ from pxl_prover.pool import PoolUnavailable, SessionPool
 log = logging.getLogger(__name__)
 
 SESSION_WAIT_STEP_S = 1.0
+CANARY_SESSIONS_WAIT_S = 5.0  # how long the canary waits for the whole pool to be up
 
 
 class NotReady(PoolUnavailable):
@@ -161,7 +162,9 @@ class ProverService:
 
             self.prover = Prover(self.pool, default_timeout_ms=self.config.default_timeout_ms)
             self.phase = "running canary"
-            # As many goals at once as sessions are up, so no canary check waits for a session.
+            # The sessions start together: give the rest a moment, then run as many canary
+            # goals at once as sessions are up, so no canary check waits for a session.
+            self.pool.wait_until_alive(CANARY_SESSIONS_WAIT_S, count=self.pool.size)
             self.canary_problems = self.prover.canary(parallel=self.pool.alive_count())
             if self.canary_problems:
                 self.failure = "canary failed: " + "; ".join(self.canary_problems)
