@@ -15,9 +15,10 @@ import time
 import uuid
 from typing import Any, Protocol
 
-from . import certificate, evaluator, tableau
+from . import certificate, tableau
+from .check import evaluator
+from .check.gate import THEOREM
 from .config import TIMEOUT_CEILING_MS
-from .countermodel import Countermodel
 from .formula import Formula
 from .logics import Logic, get_logic
 from .sessions import CheckResult, SessionError, SessionOutOfMemory, SessionTimeout
@@ -133,15 +134,12 @@ class Prover:
             )
         except tableau.SearchCrashed as exc:
             return self._unknown(answer, "memory", str(exc))
-        except tableau.SearchBug as exc:  # the search's own model check failed: no verdict
-            log.error("search bug on %s: %s", answer["normalized"][:200], exc)
-            return self._unknown(answer, "check_failed", f"the search failed a self-check: {exc}")
         searched = time.monotonic()
         answer["timings_ms"] = {"search": round((searched - started) * 1000, 3)}
         if isinstance(found, tableau.Unknown):
             return self._unknown(answer, found.reason, found.detail, budget_ms=budget_ms)
         if isinstance(found, tableau.Refutation):
-            return self._refuted(answer, formula, logic, found.model, searched, deadline)
+            return self._refuted(answer, formula, logic, found, searched, deadline)
         source = certificate.render(formula, logic, found.tree)
         return self._coq_checked(answer, source, deadline, "proved", certificate=source)
 
@@ -150,15 +148,18 @@ class Prover:
         answer: dict[str, Any],
         formula: Formula,
         logic: Logic,
-        model: Countermodel,
+        found: tableau.Refutation,
         searched: float,
         deadline: float,
     ) -> dict[str, Any]:
-        """A countermodel counts once the independent evaluator confirms it. Coq then checks
+        """A countermodel counts once the independent evaluator confirms it (the contracted
+        model, else the one before contraction). Coq then checks
         it too (unless turned off, or the model is too big to be worth it); if Coq runs out
         of time or memory the evaluator's confirmation stands alone, but if Coq rejects the
         model the two checkers disagree, and there is no verdict."""
-        if not evaluator.confirm(model, formula, logic):
+        candidates = (found.model, found.uncontracted)
+        model = next((m for m in candidates if m and evaluator.confirm(m, formula, logic)), None)
+        if model is None:
             log.error(
                 "search produced a countermodel the evaluator rejects: %s", answer["normalized"]
             )
@@ -182,9 +183,7 @@ class Prover:
     ) -> dict[str, Any]:
         """Have Coq check `source`; the verdict stands only if the kernel accepted it."""
         try:
-            result = self.checker.check(
-                source, certificate.THEOREM, max(deadline - time.monotonic(), 0.5)
-            )
+            result = self.checker.check(source, THEOREM, max(deadline - time.monotonic(), 0.5))
         except SessionOutOfMemory:
             return self._unknown(answer, "memory", "Coq ran out of memory checking the certificate")
         except SessionTimeout as exc:

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pxl_prover import certificate, evaluator, kernel, syntax, tableau
+from pxl_prover import certificate, kernel, syntax, tableau
 from pxl_prover.admission import Admission
 from pxl_prover.cache import ProofCache
+from pxl_prover.check import evaluator
 from pxl_prover.config import ServerConfig
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.formula import Formula

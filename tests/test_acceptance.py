@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from pxl_prover import certificate as c
 from pxl_prover import sessions
+from pxl_prover.check.acceptance import Rejected, Transcript, judge, shows_claim
 from pxl_prover.kernel import REPO_KERNEL_DIR, build_intact, build_kernel
 from pxl_prover.logics import get_logic
-from pxl_prover.sessions import CoqSession, Rejected, Transcript, judge, shows_claim
+from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import parse
 
 # A file that, if Coq loaded it, would make every VM-cast proof go through an axiom.

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pxl_prover import certificate, evaluator, kernel
+from pxl_prover import certificate, kernel
 from pxl_prover.cache import ProofCache, canonical, rename
+from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.engine import Prover
 from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or

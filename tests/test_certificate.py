@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pxl_prover import certificate as c
+from pxl_prover.check import gate
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.kernel import REPO_KERNEL_DIR, build_kernel
 from pxl_prover.logics import get_logic
@@ -84,8 +85,8 @@ def test_coq_rejects_a_wrong_closing_pair(coq_session: CoqSession) -> None:
 )
 def test_anything_but_pxls_certificate_shape_is_refused(coq_session: CoqSession, edit) -> None:
     source = edit(c.render(FOUR_GOAL, get_logic("S4"), FOUR))
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source)
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source)
     assert not coq_session.check(source, c.THEOREM, 30).accepted
 
 
@@ -177,9 +178,9 @@ def test_coq_rejects_a_model_that_does_not_refute(
 
 def test_a_refutation_must_apply_the_refutation_lemma() -> None:
     source = c.render_refutation(SPLIT_GOAL, get_logic("S4"), SPLIT)
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source.replace("refute_S4", "tableau_S4"))
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source.replace("~ valid_S4", "valid_S4"))
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source.replace("Countermodel.", "Tableau."))
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source.replace("refute_S4", "tableau_S4"))
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source.replace("~ valid_S4", "valid_S4"))
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source.replace("Countermodel.", "Tableau."))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pxl_prover.check.evaluator import confirm
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.evaluator import confirm
 from pxl_prover.logics import UnknownLogic, get_logic
 from pxl_prover.syntax import ParseError, parse
 
@@ -131,15 +131,18 @@ def test_a_wrong_countermodel_from_the_search_is_not_reported(prover, monkeypatc
     assert answer["limits"]["reason"] == "check_failed"
 
 
-def test_a_search_that_fails_its_self_check_gives_unknown(prover, monkeypatch) -> None:
+def test_a_contraction_that_lost_the_countermodel_falls_back_to_the_uncontracted_one(
+    prover, monkeypatch
+) -> None:
     from pxl_prover import tableau
 
-    def broken(*args, **kwargs):
-        raise tableau.SearchBug("model did not confirm")
-
-    monkeypatch.setattr(tableau, "search", broken)
+    wrong = Countermodel(("w0",), (("w0", "w0"),), {"w0": ("A",)}, "w0")
+    right = Countermodel(("w0", "w1"), (("w0", "w1"),), {"w1": ("A",)}, "w0")
+    found = tableau.Refutation(wrong, right)
+    monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: found)
     answer = prover.prove("BOX A -> A", "K")
-    assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
+    assert answer["verdict"] == "refuted" and answer["verified"]
+    assert answer["countermodel"] == right.to_json()
 
 
 def test_a_countermodel_coq_cannot_check_in_time_stands_on_the_evaluator(

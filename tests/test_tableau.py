@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from oracle import MAX_KEYS, is_valid, keys_of
 from pxl_prover import certificate as cert
 from pxl_prover.certificate import THEOREM, render
+from pxl_prover.check.evaluator import check_frame, confirm
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.evaluator import check_frame, confirm
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Implies, Not, Or
 from pxl_prover.logics import LOGICS, get_logic
 from pxl_prover.nnf import nneg
