@@ -26,8 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TTLCache
-from pxl_prover.engine import PROOF_METHOD
+from pxl_prover import certificate
+from pxl_prover.answer import PROOF_METHOD
+from pxl_prover.check import evaluator
+from pxl_prover.countermodel import Countermodel
 from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
+from pxl_prover.logics import LOGICS, Logic
 from pxl_prover.syntax import to_ascii
 
 MAX_VARIANTS = 4
@@ -173,8 +177,33 @@ class _Variant:
     answer: dict[str, Any]
 
 
-ConfirmCountermodel = Callable[[dict[str, Any], Formula, str], bool]
-RelabelCertificate = Callable[[str, Formula, str], "str | None"]
+ConfirmCountermodel = Callable[[dict[str, Any], Formula, Logic], bool]
+RelabelCertificate = Callable[[str, Formula, Logic], "str | None"]
+
+
+def confirm_countermodel(model: dict[str, Any], formula: Formula, logic: Logic) -> bool:
+    """Independent re-confirmation of a (renamed) countermodel on the user's formula."""
+    try:
+        return evaluator.confirm(Countermodel.from_json(model), formula, logic)
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def relabel_certificate(source: str, formula: Formula, logic: Logic) -> str | None:
+    """The cached certificate (a proof or a refutation) with its header naming the user's
+    goal and atoms, or None unless its Coq statement is exactly the one `certificate` gives
+    `formula`. Header and statement formats are defined once, in `certificate`."""
+    lines = source.split("\n")
+    refutation = certificate.IMPORT_REFUTATION in lines
+    start = certificate.IMPORT_REFUTATION if refutation else certificate.IMPORT
+    if start not in lines:
+        return None
+    body = lines[lines.index(start) + 1 :]
+    wanted = certificate.statement(formula, logic, refutation=refutation)
+    if [line for line in body if line.startswith("Theorem ")] != [wanted]:
+        return None
+    header = certificate.header(formula, logic, refutation=refutation)
+    return "\n".join([*header[:-1], *body])
 
 
 PER_REQUEST_FIELDS = frozenset({"id", "latency_ms", "cache_hit", "timings_ms"})
@@ -192,8 +221,8 @@ class ProofCache:
         maxsize: int,
         ttl_s: float,
         *,
-        confirm_countermodel: ConfirmCountermodel,
-        relabel_certificate: RelabelCertificate,
+        confirm_countermodel: ConfirmCountermodel = confirm_countermodel,
+        relabel_certificate: RelabelCertificate = relabel_certificate,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.maxsize = maxsize
@@ -259,9 +288,10 @@ class ProofCache:
     ) -> dict[str, Any] | None:
         mapping = dict(zip(variant.atoms, canon.atoms, strict=True))
         answer = copy.deepcopy(variant.answer)
+        logic = LOGICS[answer["logic"]]  # stored answers name their logic canonically
         if "certificate" in answer:  # a proof, or a countermodel Coq checked too
             renamed = to_ascii(rename(variant.formula, mapping)) == to_ascii(formula)
-            relabelled = renamed and self._relabel(answer["certificate"], formula, answer["logic"])
+            relabelled = renamed and self._relabel(answer["certificate"], formula, logic)
             if relabelled:
                 answer["certificate"] = relabelled
             elif answer["verdict"] == "proved":
@@ -277,6 +307,6 @@ class ProofCache:
             world: sorted(mapping[a] for a in atoms if a in mapping)
             for world, atoms in model["valuation"].items()
         }
-        if not self._confirm(model, formula, answer["logic"]):
+        if not self._confirm(model, formula, logic):
             return None
         return answer

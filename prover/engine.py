@@ -16,6 +16,7 @@ import uuid
 from typing import Any, Protocol
 
 from . import certificate, tableau
+from .answer import PROOF_METHOD
 from .check import evaluator
 from .check.gate import THEOREM
 from .config import TIMEOUT_CEILING_MS
@@ -31,13 +32,6 @@ DEFAULT_NODE_BUDGET = 2_000_000
 # Countermodels above this size are confirmed by the evaluator alone: Coq's check of them
 # would take seconds and add nothing the independent evaluator has not already shown.
 COQ_COUNTERMODEL_MAX_WORLDS = 256
-
-PROOF_METHOD = {
-    "proved": "tableau certificate checked by Coq (reflection)",
-    "refuted": "Kripke countermodel checked by an independent evaluator and by Coq",
-    "refuted_evaluator": "Kripke countermodel checked by an independent evaluator",
-    "unknown": "none",
-}
 
 # Goals whose verdicts are known from the textbook: the start-up canary proves and
 # refutes them on the loaded kernel, touching every logic's lemma once.
@@ -88,15 +82,16 @@ class Prover:
     def prove(
         self,
         goal: str,
-        logic: str | None = None,
+        logic: Logic | str | None = None,
         timeout_ms: int | None = None,
         *,
         formula: Formula | None = None,
     ) -> dict[str, Any]:
-        """Decide `goal` in `logic`; raises ParseError / UnknownLogic / ValueError on bad input.
-        `formula`: `goal` already parsed (with this prover's limits) by the caller."""
+        """Decide `goal` in `logic` (a `Logic`, or a name to look up); raises ParseError /
+        UnknownLogic / ValueError on bad input. `formula`: `goal` already parsed (with this
+        prover's limits) by the caller."""
         started = time.monotonic()
-        chosen = get_logic(logic)
+        chosen = logic if isinstance(logic, Logic) else get_logic(logic)
         budget_ms = self._budget(timeout_ms)
         if formula is None:
             formula = parse(goal, self.limits)

@@ -8,13 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pxl_prover import certificate, kernel
-from pxl_prover.cache import ProofCache, canonical, rename
+from pxl_prover.cache import (
+    ProofCache,
+    canonical,
+    confirm_countermodel,
+    relabel_certificate,
+    rename,
+)
 from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.engine import Prover
 from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or
 from pxl_prover.logics import get_logic
-from pxl_prover.service import confirm_countermodel, relabel_certificate
 from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import atoms, parse, to_ascii
 from strategies import formulas
@@ -157,8 +162,8 @@ def test_a_countermodel_that_does_not_confirm_is_not_served(prover):
 
 def test_a_certificate_for_another_statement_is_never_served():
     source = certificate.render(parse("A -> A"), get_logic("K"), certificate.Close(0, 0))
-    assert relabel_certificate(source, parse("A -> B"), "K") is None
-    assert relabel_certificate(source, parse("B -> B"), "K") is not None
+    assert relabel_certificate(source, parse("A -> B"), get_logic("K")) is None
+    assert relabel_certificate(source, parse("B -> B"), get_logic("K")) is not None
 
 
 def test_keyed_by_logic_and_kernel_hash(prover):
