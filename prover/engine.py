@@ -187,7 +187,7 @@ class Prover:
             return self._unknown(answer, "checker", str(exc))
         timings = answer["timings_ms"]
         timings["check"] = round(timings.get("check", 0) + result.elapsed_ms, 3)
-        if not result.accepted and "Out of memory" in result.message:
+        if result.out_of_memory:
             return self._unknown(answer, "memory", "Coq ran out of memory checking the certificate")
         if not result.accepted:
             log.error(

@@ -93,6 +93,9 @@ class CheckResult:
     assumptions: tuple[str, ...]
     message: str
     elapsed_ms: float
+    # Coq reported running out of memory (and kept going, its heap in an unknown state):
+    # the answer is no verdict, and the session is to be replaced.
+    out_of_memory: bool = False
 
 
 def _coq_limits(limit_mb: int | None):
@@ -239,7 +242,8 @@ class CoqSession:
         )
         verdict = judge(theorem, shape.claim, transcript)
         if isinstance(verdict, Rejected):
-            return CheckResult(False, (), verdict.reason, _ms_since(started))
+            out_of_memory = _OUT_OF_MEMORY in verdict.reason
+            return CheckResult(False, (), verdict.reason, _ms_since(started), out_of_memory)
         if known is None:
             known = _ASSUMPTIONS[(*self._started_as, shape.lemma)] = verdict
         undeclared = undeclared_axioms(known)
@@ -250,6 +254,8 @@ class CoqSession:
 
 
 _NUMERAL = re.compile(r"\b\d+\b")
+# Coq's error when an allocation fails under the session's RLIMIT_AS but Coq survives.
+_OUT_OF_MEMORY = "Error: Out of memory"
 
 
 @functools.lru_cache(maxsize=4096)
