@@ -30,7 +30,20 @@ from pxl_prover import certificate
 from pxl_prover.answer import PROOF_METHOD
 from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
+from pxl_prover.formula import (
+    And,
+    Atom,
+    Bot,
+    Box,
+    Dia,
+    Formula,
+    Iff,
+    Implies,
+    Not,
+    Or,
+    Top,
+    children,
+)
 from pxl_prover.logics import LOGICS, Logic
 from pxl_prover.syntax import to_ascii
 
@@ -50,14 +63,6 @@ _TAGS: dict[type, str] = {
 _COMMUTATIVE = (And, Or)
 
 
-def _children(f: Formula) -> tuple[Formula, ...]:
-    if isinstance(f, (Not, Box, Dia)):
-        return (f.arg,)
-    if isinstance(f, (And, Or, Implies, Iff)):
-        return (f.left, f.right)
-    return ()
-
-
 def _postorder(root: Formula) -> list[Formula]:
     """Every distinct subformula, children before parents, without recursion."""
     order: list[Formula] = []
@@ -72,7 +77,7 @@ def _postorder(root: Formula) -> list[Formula]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((c, False) for c in reversed(_children(node)))
+        stack.extend((c, False) for c in reversed(children(node)))
     return order
 
 
@@ -93,7 +98,7 @@ def _atom_colours(root: Formula) -> dict[str, bytes]:
             paths.setdefault(node.name, []).append(path)
             continue
         tag = _TAGS[type(node)].encode()
-        for index, child in enumerate(_children(node)):
+        for index, child in enumerate(children(node)):
             position = b"c" if isinstance(node, _COMMUTATIVE) else str(index).encode()
             stack.append((child, _digest(path, tag, position)))
     return {name: _digest(b"atom", *sorted(found)) for name, found in paths.items()}
@@ -107,7 +112,7 @@ def _shapes(root: Formula) -> dict[int, bytes]:
         if isinstance(node, Atom):
             shape[id(node)] = colours[node.name]
             continue
-        kids = [shape[id(c)] for c in _children(node)]
+        kids = [shape[id(c)] for c in children(node)]
         if isinstance(node, _COMMUTATIVE):
             kids.sort()
         shape[id(node)] = _digest(_TAGS[type(node)].encode(), *kids)
@@ -137,7 +142,7 @@ def canonical(formula: Formula) -> Canonical:
             index = numbering.setdefault(item.name, len(numbering))
             out.append(f"#{index}")
             continue
-        kids = list(_children(item))
+        kids = list(children(item))
         if isinstance(item, _COMMUTATIVE) and shape[id(kids[0])] > shape[id(kids[1])]:
             kids.reverse()
         tag = _TAGS[type(item)]

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from .check.gate import CAST, IMPORT, IMPORT_REFUTATION, THEOREM
 from .countermodel import Countermodel
-from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top
+from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top, atoms, children
 from .formula import Box as FBox
 from .formula import Dia as FDia
 from .logics import Logic
@@ -50,7 +50,7 @@ from .prooftree import (
     Tableau,
     Trans,
 )
-from .syntax import atoms, to_ascii
+from .syntax import to_ascii
 
 # ---------------------------------------------------------------------------
 # Rendering to Coq (the shape a certificate must have to be handed to Coq is the gate's:
@@ -99,9 +99,8 @@ def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
         if isinstance(item, Top | Bot):
             out.append(ctor)
             continue
-        children = (item.arg,) if isinstance(item, Not | FBox | FDia) else (item.left, item.right)
         out.append(ctor)
-        for child in reversed(children):
+        for child in reversed(children(item)):
             if isinstance(child, Top | Bot):
                 stack.extend([child, " "])
             else:

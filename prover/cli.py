@@ -22,7 +22,7 @@ from typing import Any
 
 from pxl_prover import __version__, kernel, logics, syntax
 from pxl_prover.client import RemoteProver, ServerError
-from pxl_prover.formula import Formula
+from pxl_prover.formula import Formula, atoms, depth, size
 
 Subcommands = Any  # argparse's `_SubParsersAction`, whose type argparse keeps private
 EXIT_FAILED = 1
@@ -70,9 +70,9 @@ def describe_formula(formula: Formula) -> dict[str, Any]:
     return {
         "ascii": syntax.to_ascii(formula),
         "unicode": syntax.to_unicode(formula),
-        "atoms": syntax.atoms(formula),
-        "depth": syntax.depth(formula),
-        "size": syntax.size(formula),
+        "atoms": atoms(formula),
+        "depth": depth(formula),
+        "size": size(formula),
     }
 
 

@@ -18,10 +18,10 @@ from pxl_prover.cache import (
 from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.engine import Prover
-from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or
+from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or, atoms
 from pxl_prover.logics import get_logic
 from pxl_prover.sessions import CoqSession
-from pxl_prover.syntax import atoms, parse, to_ascii
+from pxl_prover.syntax import parse, to_ascii
 from strategies import formulas
 
 HASH = "cd" * 32
