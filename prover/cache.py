@@ -165,12 +165,8 @@ def rename(formula: Formula, mapping: dict[str, str]) -> Formula:
     for node in _postorder(formula):
         if isinstance(node, Atom):
             built[id(node)] = Atom(mapping.get(node.name, node.name))
-        elif isinstance(node, (Not, Box, Dia)):
-            built[id(node)] = type(node)(built[id(node.arg)])
-        elif isinstance(node, (And, Or, Implies, Iff)):
-            built[id(node)] = type(node)(built[id(node.left)], built[id(node.right)])
         else:
-            built[id(node)] = node
+            built[id(node)] = type(node)(*(built[id(child)] for child in children(node)))
     return built[id(formula)]
 
 

@@ -152,7 +152,7 @@ def add_prove(subcommands: Subcommands) -> None:
     )
     command.add_argument("goal", nargs="?", help="the goal, e.g. 'BOX(A -> A)'")
     command.add_argument("-f", "--file", type=Path, help="decide every goal in FILE (one a line)")
-    command.add_argument("--logic", default=None, help="K, T, D, B, S4, S5 (default), KD45")
+    command.add_argument("--logic", default=None, help=logics.described())
     command.add_argument("--timeout", type=int, default=None, metavar="MS", help="time limit")
     command.add_argument("--json", action="store_true", help="print the answer object as JSON")
     command.add_argument("--certificate", action="store_true", help="print the Coq certificate")
