@@ -13,11 +13,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pxl_prover import kernel, syntax, tableau
 from pxl_prover.admission import Admission
+from pxl_prover.answer import Answer
 from pxl_prover.cache import ProofCache
 from pxl_prover.config import ServerConfig
 from pxl_prover.logics import Logic, get_logic
@@ -216,28 +218,23 @@ class ProverService:
             with self.admission.slot():
                 answer = self._decide(prover, goal, chosen, timeout_ms)
             self.cache.put_exact(*key, goal, answer)
-        if "cache_hit" not in answer:
-            answer["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            answer["cache_hit"] = True
-        answer["id"] = str(uuid.uuid4())
-        self.metrics.observe_answer(answer)
-        return answer
+        if answer.cache_hit is None:
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            answer = replace(answer, latency_ms=latency_ms, cache_hit=True)
+        served = replace(answer, id=str(uuid.uuid4())).to_json()
+        self.metrics.observe_answer(served)
+        return served
 
-    def _decide(
-        self, prover: Any, goal: str, logic: Logic, timeout_ms: int | None
-    ) -> dict[str, Any]:
+    def _decide(self, prover: Any, goal: str, logic: Logic, timeout_ms: int | None) -> Answer:
         """The answer for a goal not in the exact-text cache: a renamed cache entry, or
         the engine's (handed the goal parsed once, and the `Logic`)."""
         key = (self.kernel_hash, logic.name)
         formula = syntax.parse(goal)
         answer = self.cache.get(*key, formula)
         if answer is not None:
-            answer.update(goal=goal, normalized=syntax.to_ascii(formula))
-            answer.pop("timings_ms", None)
-            return answer
-        answer = prover.prove(goal, logic, timeout_ms, formula=formula)
+            return replace(answer, goal=goal, normalized=syntax.to_ascii(formula))
+        answer = prover.answer(goal, logic, timeout_ms, formula=formula)
         if self.cut:
             raise NotReady("the server shut down before this goal was decided")
         self.cache.put(*key, formula, answer)
-        answer["cache_hit"] = False
-        return answer
+        return replace(answer, cache_hit=False)

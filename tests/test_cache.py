@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pxl_prover import certificate, kernel
+from pxl_prover.answer import PROOF_METHOD, Answer
 from pxl_prover.cache import (
     ProofCache,
     canonical,
@@ -62,10 +63,10 @@ def solve(prover, cache, goal, logic="S5"):
     formula = parse(goal)
     hit = cache.get(HASH, logic, formula)
     if hit is not None:
-        return hit, True
-    answer = prover.prove(goal, logic)
+        return hit.to_json(), True
+    answer = prover.answer(goal, logic)
     cache.put(HASH, logic, formula, answer)
-    return answer, False
+    return answer.to_json(), False
 
 
 # --- canonical form --------------------------------------------------------------------
@@ -169,19 +170,22 @@ def test_a_certificate_for_another_statement_is_never_served():
 def test_keyed_by_logic_and_kernel_hash(prover):
     cache = new_cache()
     formula = parse("BOX p -> p")
-    answer = prover.prove("BOX p -> p", "T")
+    answer = prover.answer("BOX p -> p", "T")
     cache.put(HASH, "T", formula, answer)
     assert cache.get(HASH, "T", formula) is not None
     assert cache.get(HASH, "K", formula) is None
     assert cache.get("ef" * 32, "T", formula) is None
 
 
-def test_unknown_and_unverified_answers_are_not_stored():
+def test_unknown_answers_are_not_stored():
     cache = new_cache()
     formula = parse("p")
-    cache.put(HASH, "K", formula, {"verdict": "unknown", "verified": False, "logic": "K"})
-    cache.put(HASH, "K", formula, {"verdict": "proved", "verified": False, "logic": "K"})
+    unknown = Answer("K", "p", HASH, "unknown", PROOF_METHOD["unknown"], limits={"reason": "time"})
+    assert not unknown.verified and unknown.to_json()["verified"] is False
+    cache.put(HASH, "K", formula, unknown)
+    cache.put_exact(HASH, "K", "p", unknown)
     assert len(cache) == 0 and cache.get(HASH, "K", formula) is None
+    assert cache.get_exact(HASH, "K", "p") is None
 
 
 def test_ttl_expiry_and_lru_bound(prover):
@@ -206,3 +210,13 @@ def test_size_zero_disables_the_cache(prover):
 def test_rename_keeps_shape_and_order():
     f = Implies(And(Atom("a"), Atom("b")), Or(Atom("b"), Atom("c")))
     assert to_ascii(rename(f, {"a": "x", "b": "y"})) == to_ascii(parse("x & y -> y | c"))
+
+
+def test_a_renamed_hit_is_a_new_answer_the_stored_one_is_unchanged(prover):
+    cache = new_cache()
+    first, _ = solve(prover, cache, "BOX(p | q) -> BOX p", "K")
+    renamed, hit = solve(prover, cache, "BOX(b | a) -> BOX a", "K")
+    assert hit and renamed["countermodel"] != first["countermodel"]
+    again, hit = solve(prover, cache, "BOX(p | q) -> BOX p", "K")
+    assert hit and again["countermodel"] == first["countermodel"]
+    assert again.get("certificate") == first.get("certificate")

@@ -170,3 +170,14 @@ def test_coq_rejecting_a_confirmed_countermodel_gives_no_verdict(prover, monkeyp
     )
     answer = prover.prove("DIA A -> BOX A", "S4")
     assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
+
+
+def test_an_answer_cannot_be_changed_once_the_engine_made_it(prover) -> None:
+    from dataclasses import FrozenInstanceError
+
+    answer = prover.answer("BOX(A -> A)", "K")
+    assert answer.verified and answer.to_json()["verified"] is True
+    with pytest.raises(FrozenInstanceError):
+        answer.verdict = "refuted"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        answer.timings_ms["search"] = 0.0  # type: ignore[index]
