@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pxl_prover import certificate, kernel
+from pxl_prover import certificate, kernel, prooftree
 from pxl_prover.answer import PROOF_METHOD, Answer
 from pxl_prover.cache import (
     ProofCache,
@@ -125,7 +125,7 @@ def test_renamed_proof_hit_states_the_users_goal_and_checks_in_coq(prover, sessi
     answer, hit = solve(prover, cache, "BOX(Zed -> Zed)")
     assert hit
     assert "atoms: 0 = Zed" in answer["certificate"] and "BOX(Zed -> Zed)" in answer["certificate"]
-    direct = certificate.render(parse("BOX(Zed -> Zed)"), get_logic("S5"), certificate.Close(0, 0))
+    direct = certificate.render(parse("BOX(Zed -> Zed)"), get_logic("S5"), prooftree.Close(0, 0))
     assert direct.split("\n")[4] in answer["certificate"]
     assert session.check(answer["certificate"], certificate.THEOREM, 30).accepted
 
@@ -162,7 +162,7 @@ def test_a_countermodel_that_does_not_confirm_is_not_served(prover):
 
 
 def test_a_certificate_for_another_statement_is_never_served():
-    source = certificate.render(parse("A -> A"), get_logic("K"), certificate.Close(0, 0))
+    source = certificate.render(parse("A -> A"), get_logic("K"), prooftree.Close(0, 0))
     assert relabel_certificate(source, parse("A -> B"), get_logic("K")) is None
     assert relabel_certificate(source, parse("B -> B"), get_logic("K")) is not None
 

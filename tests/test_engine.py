@@ -112,9 +112,9 @@ def test_a_certificate_nested_thousands_deep_is_checked_by_coq(prover) -> None:
 
 
 def test_a_wrong_proof_from_the_search_is_not_reported(prover, monkeypatch) -> None:
-    from pxl_prover import certificate, tableau
+    from pxl_prover import prooftree, tableau
 
-    bogus = tableau.Proof(certificate.AndRule(0, certificate.Close(1, 2)))
+    bogus = tableau.Proof(prooftree.AndRule(0, prooftree.Close(1, 2)))
     monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: bogus)
     answer = prover.prove("BOX A -> A", "K")  # not valid in K, whatever the search says
     assert answer["verdict"] == "unknown" and not answer["verified"] and not answer["ok"]

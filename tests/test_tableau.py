@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from oracle import MAX_KEYS, is_valid, keys_of
-from pxl_prover import certificate as cert
+from pxl_prover import prooftree
 from pxl_prover.certificate import THEOREM, render
 from pxl_prover.check.evaluator import check_frame, confirm
 from pxl_prover.countermodel import Countermodel
@@ -109,12 +109,12 @@ def test_unused_disjunctions_are_pruned_from_the_tree() -> None:
     assert not _rules_used(result.tree) & {"OrRule"}
 
 
-def _rules_used(tree: cert.Tableau) -> set[str]:
+def _rules_used(tree: prooftree.Tableau) -> set[str]:
     names, todo = set(), [tree]
     while todo:
         node = todo.pop()
         names.add(type(node).__name__)
-        if isinstance(node, cert.OrRule):
+        if isinstance(node, prooftree.OrRule):
             todo.extend((node.left, node.right))
         elif hasattr(node, "then"):
             todo.append(node.then)
