@@ -52,7 +52,11 @@ def _kernel_hash(
     try:
         return target_hash(namespace, spec, configmaps.get((namespace, ref)) if ref else None)
     except KernelError as exc:
-        if exc.reason not in ("KernelConfigMapNotFound", "BuiltinKernelUnknown"):
+        if exc.reason not in (
+            "KernelConfigMapNotFound",
+            "BuiltinKernelUnknown",
+            "KernelHashUnknown",
+        ):
             raise RenderError(exc.message) from exc
         pinned = spec["kernel"].get("expectedHash")
         fallback = (
@@ -85,6 +89,9 @@ def render(
             problems = "\n  ".join(exc.problems)
             raise RenderError(f"PXLProver {namespace}/{name} is invalid:\n  {problems}") from exc
         kernel = _kernel_hash(namespace, spec, configmaps, err)
+        source = configmaps.get((namespace, configmap_name(spec) or ""))
+        if source is not None and kernel:
+            out.append(manifests.kernel_configmap(name, namespace, source, kernel))
         out.extend(manifests.children(name, namespace, spec, kernel))
         out.extend(monitoring.children(name, namespace, spec))
         if manifests.generates_hmac_secret(spec):

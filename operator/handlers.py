@@ -2,9 +2,14 @@
 
 Triggers: the PXLProver itself (create, update, resume after a restart), the kernel
 ConfigMap it names (found through a kopf index, so editing the ConfigMap rolls the
-fleet without touching the PXLProver), and its Deployment (rollout progress,
-completion, stall) — and, every few minutes, a resync of every PXLProver seen, in case
-an event was missed or its handling failed.
+fleet without touching the PXLProver), its Deployment (rollout progress, completion,
+stall) and its other children (a change by hand is repaired at once) — and, every few
+minutes, a resync of every PXLProver seen, in case an event was missed or its handling
+failed.
+
+Watches are filtered by label on the server: only ConfigMaps labelled
+`pxl.logos.dev/kernel` (the label users put on kernel ConfigMaps) and only children
+labelled `app.kubernetes.io/managed-by: pxl-operator` are ever listed or streamed.
 """
 
 from __future__ import annotations
@@ -12,30 +17,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
 from kubernetes.config import ConfigException
+from pxl_operator.kernel import KERNEL_SOURCE_LABEL
 from pxl_operator.kube import Kube, load_configuration
 from pxl_operator.manifests import GROUP, MANAGED_BY
 from pxl_operator.metrics import OperatorMetrics, serve
 from pxl_operator.reconcile import KIND, Reconciler
 
 PXLPROVERS = (GROUP, "v1alpha1", "pxlprovers")
+CONFIGMAPS = ("", "v1", "configmaps")
+# Children watched for drift: a change by hand is repaired at once, not at the resync.
+CHILDREN = (
+    ("apps", "v1", "deployments"),
+    ("", "v1", "services"),
+    ("policy", "v1", "poddisruptionbudgets"),
+    ("autoscaling", "v2", "horizontalpodautoscalers"),
+    ("networking.k8s.io", "v1", "ingresses"),
+)
+MANAGED = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 WATCH_SERVER_TIMEOUT_S = 300
 DEFAULT_RESYNC_INTERVAL_S = 300.0
-
-
-def _warn(owner: Mapping[str, Any], reason: str, message: str) -> None:
-    """A Warning event; kopf can post one only from a handler's context, so a reconcile
-    from the periodic resync logs it instead of failing after the rollback it reports."""
-    try:
-        kopf.warn(dict(owner), reason=reason, message=message)
-    except LookupError:
-        logging.getLogger(__name__).warning(
-            "%s (no event posted from the resync): %s", reason, message
-        )
 
 
 @kopf.on.login(id="credentials")
@@ -74,12 +78,17 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_S
     settings.watching.client_timeout = WATCH_SERVER_TIMEOUT_S + 30
     settings.posting.level = logging.WARNING
+    # Server-side label selectors: never list or stream every ConfigMap (or Service...)
+    # of the cluster, only the kernel sources and the operator's own children.
+    settings.watching.label_selectors[CONFIGMAPS] = KERNEL_SOURCE_LABEL
+    for resource in CHILDREN:
+        settings.watching.label_selectors[resource] = MANAGED
     try:
         kube = Kube.from_environment()
     except ConfigException as exc:
         raise kopf.PermanentError(f"no Kubernetes credentials: {exc}") from exc
     metrics = OperatorMetrics()
-    memo.reconciler = Reconciler(kube, warn=_warn, metrics=metrics)
+    memo.reconciler = Reconciler(kube, metrics=metrics)
     if memo.get("metrics_address"):  # `pxl-operator run --metrics-address`
         memo.metrics_server = serve(metrics, memo.metrics_address)
     interval = float(memo.get("resync_interval", DEFAULT_RESYNC_INTERVAL_S))
@@ -127,7 +136,7 @@ def prover_changed(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None
     memo.reconciler.reconcile(namespace, name)
 
 
-@kopf.on.event("", "v1", "configmaps", id="kernel-configmap")
+@kopf.on.event(*CONFIGMAPS, id="kernel-configmap", labels={KERNEL_SOURCE_LABEL: kopf.PRESENT})
 def kernel_configmap_changed(
     namespace: str, name: str, memo: kopf.Memo, kernel_configmaps: kopf.Index, **_: Any
 ) -> None:
@@ -135,14 +144,18 @@ def kernel_configmap_changed(
         memo.reconciler.reconcile(namespace, prover)
 
 
-@kopf.on.event(
-    "apps",
-    "v1",
-    "deployments",
-    id="deployment-progress",
-    labels={"app.kubernetes.io/managed-by": MANAGED_BY},
-)
-def deployment_changed(namespace: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+def child_changed(namespace: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+    """A child changed (rollout progress, an edit by hand, a deletion): reconcile its owner."""
     for ref in meta.get("ownerReferences") or []:
         if ref.get("kind") == KIND and str(ref.get("apiVersion", "")).startswith(f"{GROUP}/"):
             memo.reconciler.reconcile(namespace, ref["name"])
+
+
+for _group, _version, _plural in CHILDREN:
+    kopf.on.event(
+        _group,
+        _version,
+        _plural,
+        id=f"child-{_plural}"[:40],
+        labels={"app.kubernetes.io/managed-by": MANAGED_BY},
+    )(child_changed)

@@ -12,9 +12,13 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
+from pxl_operator.spec import DEFAULT_IMAGE
 from pxl_prover.kernel import REPO_KERNEL_DIR, hash_sources, kernel_files, kernel_hash
 
 KERNEL_MOUNT_PATH = "/etc/pxl/kernel"
+# Users label their kernel ConfigMaps with this (any value): the operator watches only
+# ConfigMaps that carry it, so an edit rolls the fleet at once (others at the resync).
+KERNEL_SOURCE_LABEL = "pxl.logos.dev/kernel"
 
 
 class KernelError(Exception):
@@ -70,8 +74,20 @@ def target_hash(
     """
     ref = configmap_name(spec)
     expected = spec.get("kernel", {}).get("expectedHash")
+    if ref is None and expected:
+        return str(expected)
+    if ref is None and spec.get("image", DEFAULT_IMAGE) != DEFAULT_IMAGE:
+        # Version skew: the operator knows only the kernel of the image it was released
+        # with. Rolling another image on a guessed hash would stall and roll back.
+        raise KernelError(
+            "KernelHashUnknown",
+            f"the kernel built into image {spec['image']} is unknown to the operator (it "
+            f"knows only {DEFAULT_IMAGE}'s); set spec.kernel.expectedHash to what "
+            f"`docker run --rm {spec['image']} pxl kernel-hash` prints, or serve the kernel "
+            "from a ConfigMap (spec.kernel.configMapRef)",
+        )
     if ref is None:
-        return expected or builtin_kernel_hash()
+        return builtin_kernel_hash()
     if configmap is None:
         raise KernelError(
             "KernelConfigMapNotFound",

@@ -73,11 +73,21 @@ class Kube:
         return f"{path}/{name}" if name else path
 
     def _request(
-        self, method: str, path: str, body: Any = None, content_type: str = "application/json"
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        query: list[tuple[str, str]] | None = None,
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         method, url, headers, body, _ = self.api.param_serialize(
-            method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+            method,
+            path,
+            query_params=query,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
         )
         response = self.api.call_api(
             method, url, header_params=headers, body=body, _request_timeout=REQUEST_TIMEOUT_S
@@ -97,6 +107,17 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
+
+    def list(self, kind: str, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """Objects of a kind in a namespace that the label selector picks (server-side)."""
+        found = self._request(
+            "GET", self._path(kind, namespace), query=[("labelSelector", label_selector)]
+        )
+        return [item for item in found.get("items") or [] if isinstance(item, dict)]
+
+    def post_event(self, namespace: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a core/v1 Event (events are only ever created, never read back)."""
+        return self._request("POST", f"/api/v1/namespaces/{namespace}/events", dict(event))
 
     def create(self, kind: str, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._request("POST", self._path(kind, namespace), dict(body))

@@ -12,6 +12,7 @@ import base64
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,7 +120,53 @@ def _env(name: str, spec: Spec, kernel_hash: str | None) -> list[dict[str, Any]]
     return env
 
 
-def _volumes(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def kernel_copy_name(name: str, kernel_hash: str) -> str:
+    """The operator's immutable copy of a kernel ConfigMap, named by its content's hash."""
+    return f"{name}-kernel-{kernel_hash}"
+
+
+def kernel_copy_labels(name: str) -> dict[str, str]:
+    return {**labels(name), "app.kubernetes.io/component": "kernel"}
+
+
+def kernel_configmap(
+    name: str, namespace: str, source: Mapping[str, Any], kernel_hash: str
+) -> Manifest:
+    """An immutable copy of the `.v` keys of the user's kernel ConfigMap.
+
+    Pods mount the copy, never the user's ConfigMap: after a rollback, a restarted or
+    added pod of the restored template still reads the old kernel's files.
+    """
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(
+            kernel_copy_name(name, kernel_hash),
+            namespace,
+            annotations={KERNEL_HASH_ANNOTATION: kernel_hash},
+        ),
+        "immutable": True,
+    }
+    body["metadata"]["labels"] = kernel_copy_labels(name)
+    for field in ("data", "binaryData"):
+        files = {k: v for k, v in (source.get(field) or {}).items() if k.endswith(".v")}
+        if files:
+            body[field] = files
+    return body
+
+
+def _kernel_volume_source(name: str, spec: Spec, kernel_hash: str | None) -> str | None:
+    """The ConfigMap pods mount: the hash-named copy (the user's own only when rendering
+    without knowing the hash)."""
+    ref = configmap_name(spec)
+    if not ref:
+        return None
+    return kernel_copy_name(name, kernel_hash) if kernel_hash else ref
+
+
+def _volumes(
+    name: str, spec: Spec, kernel_hash: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     volumes: list[dict[str, Any]] = [
         {"name": "cache", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
@@ -128,7 +175,7 @@ def _volumes(spec: Spec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         {"name": "cache", "mountPath": CACHE_DIR},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
-    ref = configmap_name(spec)
+    ref = _kernel_volume_source(name, spec, kernel_hash)
     if ref:
         volumes.append({"name": "kernel", "configMap": {"name": ref}})
         mounts.append({"name": "kernel", "mountPath": KERNEL_MOUNT_PATH, "readOnly": True})
@@ -158,12 +205,74 @@ def pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
     and normalised quantities (`cpu: 0.5` comes back as `500m`).
     """
     template = _pod_template(name, spec, kernel_hash)
+    _place(template, name, spec)
     template["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION] = template_hash(template)
     return template
 
 
+# PodSpec fields a spec passes through as written.
+PASSED_THROUGH = (
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "imagePullSecrets",
+    "priorityClassName",
+    "serviceAccountName",
+)
+
+
+def default_spread(name: str) -> list[dict[str, Any]]:
+    """Spread the pods across zones, then hosts, as far as the cluster allows (never
+    blocks scheduling: a one-zone or one-node cluster still runs every pod)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector_labels(name)},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+
+
+def _place(template: Manifest, name: str, spec: Spec) -> None:
+    """Placement fields into the pod template; the operator's own labels and
+    annotations win over podLabels/podAnnotations (the selector must keep matching)."""
+    metadata, pod = template["metadata"], template["spec"]
+    if spec.get("podLabels"):
+        metadata["labels"] = {**spec["podLabels"], **metadata["labels"]}
+    if spec.get("podAnnotations"):
+        metadata["annotations"] = {**spec["podAnnotations"], **metadata["annotations"]}
+    for field in PASSED_THROUGH:
+        if spec.get(field):
+            pod[field] = copy.deepcopy(spec[field])
+    spread = spec.get("topologySpreadConstraints")
+    if spread is None:
+        pod["topologySpreadConstraints"] = default_spread(name)
+    elif spread:
+        pod["topologySpreadConstraints"] = [
+            {"labelSelector": {"matchLabels": selector_labels(name)}, **copy.deepcopy(c)}
+            for c in spread
+        ]
+
+
+def disruption_floor(spec: Spec) -> int | str | None:
+    """The PDB's minAvailable, lowered so one pod can always be evicted (a node drain
+    must not block forever); None when no PDB can allow that (a single pod)."""
+    wanted = spec["podDisruptionBudget"]["minAvailable"]
+    scaling = spec["autoscaling"]
+    pods = scaling["minReplicas"] if scaling["enabled"] else spec["replicas"]
+    if isinstance(wanted, str) and wanted.endswith("%"):
+        required = math.ceil(int(wanted[:-1]) * pods / 100)
+    else:
+        required = int(wanted)
+    if required < pods:
+        return wanted
+    return pods - 1 if pods > 1 else None
+
+
 def _pod_template(name: str, spec: Spec, kernel_hash: str | None) -> Manifest:
-    volumes, mounts = _volumes(spec)
+    volumes, mounts = _volumes(name, spec, kernel_hash)
     annotations = {KERNEL_HASH_ANNOTATION: kernel_hash} if kernel_hash else {}
     container = {
         "name": "prover",
@@ -353,7 +462,7 @@ def pod_disruption_budget(name: str, namespace: str, spec: Spec) -> Manifest:
         "kind": "PodDisruptionBudget",
         "metadata": _metadata(name, namespace),
         "spec": {
-            "minAvailable": spec["podDisruptionBudget"]["minAvailable"],
+            "minAvailable": disruption_floor(spec),
             "selector": {"matchLabels": selector_labels(name)},
         },
     }
@@ -401,7 +510,8 @@ def children(name: str, namespace: str, spec: Spec, kernel_hash: str | None) -> 
     result = [service(name, namespace), deployment(name, namespace, spec, kernel_hash)]
     if uses_hpa(spec):
         result.append(horizontal_pod_autoscaler(name, namespace, spec))
-    result.append(pod_disruption_budget(name, namespace, spec))
+    if disruption_floor(spec) is not None:
+        result.append(pod_disruption_budget(name, namespace, spec))
     if spec["ingress"]["enabled"]:
         result.append(ingress(name, namespace, spec))
     return result
@@ -420,4 +530,5 @@ def optional_kinds(spec: Spec) -> dict[str, bool]:
     return {
         "HorizontalPodAutoscaler": uses_hpa(spec),
         "Ingress": bool(spec["ingress"]["enabled"]),
+        "PodDisruptionBudget": disruption_floor(spec) is not None,
     }

@@ -15,8 +15,9 @@ import hashlib
 import json
 import logging
 import secrets
+import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
@@ -25,6 +26,7 @@ from pxl_operator.kernel import KernelError, configmap_name, target_hash
 from pxl_operator.kube import ApiError, Kube
 from pxl_operator.metrics import OperatorMetrics
 from pxl_operator.rollout import (
+    RETRY_ANNOTATION,
     Memory,
     assess,
     decide,
@@ -49,6 +51,10 @@ class ReconcileFailure(Exception):
         self.message = message
 
 
+class OwnerGone(Exception):
+    """The PXLProver was deleted while it was being reconciled: stop, change nothing more."""
+
+
 def is_subset(desired: Any, live: Any) -> bool:
     """True when every field of `desired` has the same value in `live` (lists: same length)."""
     if isinstance(desired, Mapping):
@@ -69,6 +75,38 @@ def owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
     return any(
         ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or []
     )
+
+
+def is_orphan_of(obj: Mapping[str, Any], name: str) -> bool:
+    """A child this operator built for a PXLProver named `name` that no controller owns
+    any more (its PXLProver was deleted with `--cascade=orphan`): safe to adopt."""
+    metadata = obj.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    return (
+        labels.get("app.kubernetes.io/managed-by") == manifests.MANAGED_BY
+        and labels.get(manifests.PROVER_LABEL) == name
+        and not any(ref.get("controller") for ref in metadata.get("ownerReferences") or [])
+    )
+
+
+def replacing(live: Any, desired: Any) -> Any:
+    """A merge patch that turns `live` into exactly `desired` (nulls what desired lacks)."""
+    if not isinstance(desired, Mapping) or not isinstance(live, Mapping):
+        return copy.deepcopy(desired)
+    patch: dict[str, Any] = {key: None for key in live if key not in desired}
+    for key, value in desired.items():
+        patch[key] = replacing(live.get(key), value) if key in live else copy.deepcopy(value)
+    return patch
+
+
+def kernel_copies_of(templates: Iterable[Mapping[str, Any] | None]) -> set[str]:
+    """Names of the ConfigMaps the given pod templates mount."""
+    names = set()
+    for template in templates:
+        for volume in ((template or {}).get("spec") or {}).get("volumes") or []:
+            if (volume.get("configMap") or {}).get("name"):
+                names.add(volume["configMap"]["name"])
+    return names
 
 
 def _without_owner_refs(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,9 +138,11 @@ def _clearing_dropped_fields(patch: dict[str, Any], live: Mapping[str, Any]) -> 
 class Reconciler:
     """Applies the pure builders' output through the API; one lock per PXLProver."""
 
-    def __init__(self, kube: Kube, warn: WarnFn, metrics: OperatorMetrics | None = None) -> None:
+    def __init__(
+        self, kube: Kube, warn: WarnFn | None = None, metrics: OperatorMetrics | None = None
+    ) -> None:
         self.kube = kube
-        self.warn = warn
+        self.warn = warn or self._post_event
         self.metrics = metrics or OperatorMetrics()
         # Fingerprint of the last manifest applied per child: the same manifest again with a
         # live object that differs (or is gone) means someone changed it: a drift repair.
@@ -124,8 +164,13 @@ class Reconciler:
                 self.metrics.forget(namespace, name)
                 return
             self.known.add((namespace, name))
-            with self.metrics.timed_reconcile():
-                self._reconcile(owner)
+            try:
+                with self.metrics.timed_reconcile():
+                    self._reconcile(owner)
+            except OwnerGone:
+                self.known.discard((namespace, name))
+                self.metrics.forget(namespace, name)
+                return
             self.completed += 1
 
     def resync(self) -> None:
@@ -160,20 +205,24 @@ class Reconciler:
             self.metrics.reconciled(exc.reason)
             return
 
-        memory = Memory.from_status(owner.get("status") or {})
+        status = owner.get("status") or {}
+        live = self.kube.get("Deployment", namespace, name)
+        memory = Memory.recall(status, live if live and owned_by(live, owner) else None)
+        retry = (owner["metadata"].get("annotations") or {}).get(RETRY_ANNOTATION)
         (template,) = [c["spec"]["template"] for c in desired if c["kind"] == "Deployment"]
+        if configmap is not None:
+            self._ensure_kernel_copy(owner, configmap, target)
         if manifests.generates_hmac_secret(spec):
             self._ensure_generated_secret(owner, spec)
-        rejected = is_rejected(template, memory) and memory.last_good_template is not None
+        rejected = is_rejected(template, memory, retry) and memory.last_good_template is not None
+        applied = memory.last_good_template if rejected else template
         applied_at = datetime.datetime.now(tz=datetime.UTC)
         rolled = False  # this reconcile gives the Deployment a new pod template
         for child in desired:
-            if child["kind"] == "Deployment" and rejected:
-                # This template stalled and was rolled back: keep serving the restored one.
-                child = {**child, "spec": {**child["spec"], "template": memory.last_good_template}}
             if child["kind"] == "Deployment":
-                before = self.kube.get("Deployment", namespace, name) or {}
-                rolled = template_id(before.get("spec", {}).get("template")) != template_id(
+                # A rejected template stays out: keep serving the restored one.
+                child = self._deployment_with(child, applied, memory, live)
+                rolled = template_id((live or {}).get("spec", {}).get("template")) != template_id(
                     child["spec"]["template"]
                 )
             try:
@@ -197,15 +246,34 @@ class Reconciler:
             memory,
             auto_rollback=spec["rollout"]["autoRollback"],
             generation=generation,
+            retry=retry,
         )
+        annotations = {"metadata": {"annotations": outcome.memory.to_annotations()}}
         if outcome.restore_template is not None:
+            # The decision and the action are one write: the restored template together
+            # with the memory of the rejection, so no failure can separate them.
+            live_template = (live or {}).get("spec", {}).get("template", {})
             self.kube.merge_patch(
-                "Deployment", namespace, name, {"spec": {"template": outcome.restore_template}}
+                "Deployment",
+                namespace,
+                name,
+                {
+                    **annotations,
+                    "spec": {"template": replacing(live_template, outcome.restore_template)},
+                },
             )
             reason, message = outcome.event or ("RolledBack", "")
             logger.warning("PXLProver %s/%s rolled back: %s", namespace, name, message)
-            self.warn(owner, reason, message)
+            self._warn(owner, reason, message)
             self.metrics.rollbacks.labels(namespace, name).inc()
+        elif outcome.memory != memory:
+            self.kube.merge_patch("Deployment", namespace, name, annotations)
+        elif memory.failed_template_hash and memory.failed_template_hash != status.get(
+            "failedTemplateHash"
+        ):
+            # A rollback whose report was lost (status write failed, operator restarted).
+            degraded = [c for c in outcome.conditions if c["type"] == "Degraded"]
+            self._warn(owner, "RolledBack", degraded[0]["message"] if degraded else "")
         self._observe_rollout(
             owner,
             outcome.conditions,
@@ -223,6 +291,19 @@ class Reconciler:
                 "selector": manifests.label_selector(name),
                 **outcome.memory.to_status(),
             },
+        )
+        live_template = (live or {}).get("spec", {}).get("template")
+        self._collect_kernel_copies(
+            owner,
+            kernel_copies_of(
+                [
+                    template,
+                    applied,
+                    live_template,
+                    outcome.restore_template,
+                    outcome.memory.last_good_template,
+                ]
+            ),
         )
         self.metrics.reconciled(None)
 
@@ -257,6 +338,114 @@ class Reconciler:
         seconds = (datetime.datetime.now(tz=datetime.UTC) - since).total_seconds()
         self.metrics.rollout_duration.labels(result).observe(max(seconds, 0.0))
 
+    def _deployment_with(
+        self,
+        child: dict[str, Any],
+        template: Mapping[str, Any] | None,
+        memory: Memory,
+        live: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The Deployment to apply: `template`, and the rollback memory as annotations.
+
+        A different template replaces the live one entirely (fields the new one lacks,
+        e.g. a dropped nodeSelector, are cleared); the same one is left as served.
+        """
+        remembered = {k: v for k, v in memory.to_annotations().items() if v is not None}
+        metadata = {
+            **child["metadata"],
+            "annotations": {**child["metadata"].get("annotations", {}), **remembered},
+        }
+        live_template = (live or {}).get("spec", {}).get("template") or {}
+        if (
+            template is not None
+            and live_template
+            and template_id(live_template) != template_id(template)
+        ):
+            template = replacing(live_template, template)
+        return {**child, "metadata": metadata, "spec": {**child["spec"], "template": template}}
+
+    def _warn(self, owner: Mapping[str, Any], reason: str, message: str) -> None:
+        """Post a Warning event; never raises (a lost event must not stop a rollback)."""
+        try:
+            self.warn(owner, reason, message)
+        except Exception:
+            logger.exception("Could not post event %s for %s", reason, owner["metadata"]["name"])
+
+    def _post_event(self, owner: Mapping[str, Any], reason: str, message: str) -> None:
+        """A core/v1 Warning Event about the PXLProver, through the API (works outside
+        kopf's handler context, e.g. from the periodic resync)."""
+        metadata = owner["metadata"]
+        timestamp = now()
+        self.kube.post_event(
+            metadata["namespace"],
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {
+                    "generateName": f"{metadata['name']}.",
+                    "namespace": metadata["namespace"],
+                },
+                "involvedObject": {
+                    "apiVersion": owner.get("apiVersion", f"{manifests.GROUP}/v1alpha1"),
+                    "kind": KIND,
+                    "name": metadata["name"],
+                    "namespace": metadata["namespace"],
+                    "uid": metadata.get("uid"),
+                },
+                "type": "Warning",
+                "reason": reason,
+                "message": message[:1024],
+                "source": {"component": manifests.MANAGED_BY},
+                "reportingComponent": manifests.MANAGED_BY,
+                "reportingInstance": socket.gethostname(),
+                "firstTimestamp": timestamp,
+                "lastTimestamp": timestamp,
+                "count": 1,
+            },
+        )
+
+    def _ensure_kernel_copy(
+        self, owner: Mapping[str, Any], configmap: Mapping[str, Any], digest: str
+    ) -> None:
+        """Create the immutable hash-named copy of the kernel ConfigMap once."""
+        name = owner["metadata"]["name"]
+        namespace = owner["metadata"]["namespace"]
+        body = manifests.kernel_configmap(name, namespace, configmap, digest)
+        copy_name = body["metadata"]["name"]
+        live = self.kube.get("ConfigMap", namespace, copy_name)
+        if live is not None and owned_by(live, owner):
+            return
+        if live is not None:
+            if not is_orphan_of(live, name):
+                raise ReconcileFailure(
+                    "ChildConflict",
+                    f"a ConfigMap named {copy_name} already exists and is not owned by this "
+                    "PXLProver; delete or rename it",
+                )
+            self.kube.delete("ConfigMap", namespace, copy_name)  # immutable: re-create owned
+        kopf.append_owner_reference(body, owner=owner)
+        try:
+            self.kube.create("ConfigMap", namespace, body)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        logger.info("Created kernel ConfigMap %s/%s", namespace, copy_name)
+
+    def _collect_kernel_copies(self, owner: Mapping[str, Any], keep: set[str]) -> None:
+        """Delete this PXLProver's kernel copies that no template in use refers to."""
+        name = owner["metadata"]["name"]
+        namespace = owner["metadata"]["namespace"]
+        selector = ",".join(f"{k}={v}" for k, v in manifests.kernel_copy_labels(name).items())
+        for configmap in self.kube.list("ConfigMap", namespace, selector):
+            copy_name = configmap["metadata"]["name"]
+            labels = configmap["metadata"].get("labels") or {}
+            ours = labels.get("app.kubernetes.io/component") == "kernel" and owned_by(
+                configmap, owner
+            )
+            if ours and labels.get(manifests.PROVER_LABEL) == name and copy_name not in keep:
+                self.kube.delete("ConfigMap", namespace, copy_name)
+                logger.info("Deleted unused kernel ConfigMap %s/%s", namespace, copy_name)
+
     def _check_auth_secret(self, owner: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
         ref = spec["auth"].get("secretRef")
         if not spec["auth"]["enabled"] or not ref:
@@ -277,11 +466,37 @@ class Reconciler:
         for child in desired:
             live = self.kube.get(child["kind"], namespace, child["metadata"]["name"])
             if live is not None and not owned_by(live, owner):
+                if is_orphan_of(live, owner["metadata"]["name"]):
+                    self._adopt(owner, live)
+                    continue
                 raise ReconcileFailure(
                     "ChildConflict",
                     f"a {child['kind']} named {child['metadata']['name']} already exists and is "
                     "not owned by this PXLProver; delete or rename it",
                 )
+
+    def _adopt(self, owner: Mapping[str, Any], live: Mapping[str, Any]) -> None:
+        """Take an orphaned child back: this PXLProver becomes its controller owner.
+
+        The owner is read again first: a child is orphaned precisely while its old owner
+        is being deleted (`--cascade=orphan`), and adopting it for that owner would hand
+        it straight to the garbage collector.
+        """
+        metadata = owner["metadata"]
+        current = self.kube.get(KIND, metadata["namespace"], metadata["name"])
+        current_meta = (current or {}).get("metadata") or {}
+        if current_meta.get("uid") != metadata.get("uid") or current_meta.get("deletionTimestamp"):
+            raise OwnerGone(metadata["name"])
+        reference: dict[str, Any] = {"metadata": {}}
+        kopf.append_owner_reference(reference, owner=owner)
+        others = [
+            r for r in live["metadata"].get("ownerReferences") or [] if not r.get("controller")
+        ]
+        refs = others + reference["metadata"]["ownerReferences"]
+        kind, name = live["kind"], live["metadata"]["name"]
+        namespace = owner["metadata"]["namespace"]
+        self.kube.merge_patch(kind, namespace, name, {"metadata": {"ownerReferences": refs}})
+        logger.info("Adopted orphaned %s %s/%s", kind, namespace, name)
 
     def _ensure_generated_secret(self, owner: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
         """Create the HMAC Secret once; an existing one is never read back or overwritten."""

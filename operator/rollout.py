@@ -15,10 +15,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pxl_operator.manifests import KERNEL_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION
+from pxl_operator.manifests import GROUP, KERNEL_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION
 from pxl_operator.status import Condition, condition
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+# Rollback memory kept on the Deployment itself, so that losing (or failing to write) the
+# PXLProver's status never loses the last good template or a rejection.
+LAST_GOOD_TEMPLATE_ANNOTATION = f"{GROUP}/last-good-template"
+LAST_GOOD_REVISION_ANNOTATION = f"{GROUP}/last-good-revision"
+LAST_GOOD_KERNEL_ANNOTATION = f"{GROUP}/last-good-kernel-hash"
+REJECTED_ANNOTATION = f"{GROUP}/rejected-template"
+MEMORY_ANNOTATIONS = (
+    LAST_GOOD_TEMPLATE_ANNOTATION,
+    LAST_GOOD_REVISION_ANNOTATION,
+    LAST_GOOD_KERNEL_ANNOTATION,
+    REJECTED_ANNOTATION,
+)
+# Set on a PXLProver (any new value, e.g. a timestamp) to roll a rejected template again.
+RETRY_ANNOTATION = f"{GROUP}/retry-rollout"
 Phase = Literal["Pending", "Progressing", "Complete", "Stalled"]
 
 
@@ -101,12 +115,21 @@ def assess(deployment: Mapping[str, Any] | None) -> RolloutState:
 
 @dataclass(frozen=True)
 class Memory:
-    """What status remembers between reconciles to make rollback possible."""
+    """What the operator remembers between reconciles to make rollback possible.
+
+    Kept twice: in the PXLProver's status (for users) and in annotations of the
+    Deployment, written in the same request that acts on it (for the operator), so a
+    failed status write or a restart between two steps loses nothing.
+    """
 
     kernel_hash: str | None = None
     last_good_template: Mapping[str, Any] | None = None
     last_good_revision: str | None = None
     failed_template_hash: str | None = None
+    failed_kernel_hash: str | None = None
+    failed_reason: str | None = None
+    # The PXLProver's retry annotation when the template was rejected: a new value retries.
+    failed_retry: str | None = None
 
     @classmethod
     def from_status(cls, status: Mapping[str, Any]) -> Memory:
@@ -116,6 +139,9 @@ class Memory:
             last_good_template=json.loads(raw) if raw else None,
             last_good_revision=status.get("lastGoodRevision"),
             failed_template_hash=status.get("failedTemplateHash"),
+            failed_kernel_hash=status.get("failedKernelHash"),
+            failed_reason=status.get("failedReason"),
+            failed_retry=status.get("failedRetry"),
         )
 
     def to_status(self) -> dict[str, Any]:
@@ -129,7 +155,52 @@ class Memory:
             ),
             "lastGoodRevision": self.last_good_revision,
             "failedTemplateHash": self.failed_template_hash,
+            "failedKernelHash": self.failed_kernel_hash,
+            "failedReason": self.failed_reason,
+            "failedRetry": self.failed_retry,
         }
+
+    @classmethod
+    def from_annotations(cls, annotations: Mapping[str, str]) -> Memory:
+        template = annotations.get(LAST_GOOD_TEMPLATE_ANNOTATION)
+        rejected = json.loads(annotations.get(REJECTED_ANNOTATION) or "{}")
+        return cls(
+            kernel_hash=annotations.get(LAST_GOOD_KERNEL_ANNOTATION),
+            last_good_template=json.loads(template) if template else None,
+            last_good_revision=annotations.get(LAST_GOOD_REVISION_ANNOTATION),
+            failed_template_hash=rejected.get("templateHash"),
+            failed_kernel_hash=rejected.get("kernelHash"),
+            failed_reason=rejected.get("reason"),
+            failed_retry=rejected.get("retry"),
+        )
+
+    def to_annotations(self) -> dict[str, str | None]:
+        """Deployment annotations; None deletes one in a JSON merge patch."""
+        rejected = {
+            "templateHash": self.failed_template_hash,
+            "kernelHash": self.failed_kernel_hash,
+            "reason": self.failed_reason,
+            "retry": self.failed_retry,
+        }
+        status = self.to_status()
+        return {
+            LAST_GOOD_TEMPLATE_ANNOTATION: status["lastGoodTemplate"],
+            LAST_GOOD_REVISION_ANNOTATION: self.last_good_revision,
+            LAST_GOOD_KERNEL_ANNOTATION: self.kernel_hash,
+            REJECTED_ANNOTATION: (
+                json.dumps({k: v for k, v in rejected.items() if v is not None}, sort_keys=True)
+                if self.failed_template_hash
+                else None
+            ),
+        }
+
+    @classmethod
+    def recall(cls, status: Mapping[str, Any], deployment: Mapping[str, Any] | None) -> Memory:
+        """The Deployment's copy when it has one (written first, so never older), else status."""
+        annotations = ((deployment or {}).get("metadata") or {}).get("annotations") or {}
+        if any(key in annotations for key in MEMORY_ANNOTATIONS):
+            return cls.from_annotations(annotations)
+        return cls.from_status(status)
 
 
 @dataclass(frozen=True)
@@ -143,9 +214,16 @@ class Outcome:
     state: RolloutState = field(default_factory=lambda: RolloutState(phase="Pending"))
 
 
-def is_rejected(desired_template: Mapping[str, Any], memory: Memory) -> bool:
-    """True when this exact template stalled before and was rolled back: do not re-apply it."""
-    return memory.failed_template_hash == template_id(desired_template)
+def is_rejected(
+    desired_template: Mapping[str, Any], memory: Memory, retry: str | None = None
+) -> bool:
+    """True when this exact template stalled before and was rolled back, and the user has
+    not asked for a retry since (a new `pxl.logos.dev/retry-rollout` value): keep it out."""
+    return (
+        memory.failed_template_hash is not None
+        and memory.failed_template_hash == template_id(desired_template)
+        and (memory.failed_retry or None) == (retry or None)
+    )
 
 
 def ready_condition(state: RolloutState, generation: int) -> Condition:
@@ -166,12 +244,17 @@ def decide(
     *,
     auto_rollback: bool,
     generation: int,
+    retry: str | None = None,
 ) -> Outcome:
-    """The next step of the rollout state machine for one PXLProver."""
+    """The next step of the rollout state machine for one PXLProver.
+
+    `retry` is the PXLProver's retry annotation: a rejected template is tried again
+    when it differs from the value recorded at the rejection.
+    """
     state = assess(deployment)
     live = (deployment or {}).get("spec", {}).get("template", {})
     target = template_kernel_hash(desired_template)
-    rejected = is_rejected(desired_template, memory)
+    rejected = is_rejected(desired_template, memory, retry)
     live_is_desired = deployment is not None and template_id(live) == template_id(desired_template)
     last_good = memory.last_good_template
     live_is_last_good = last_good is not None and template_id(last_good) == template_id(live)
@@ -190,7 +273,8 @@ def decide(
         f"the rollout to kernel {_short(target)} did not become ready within its progress "
         f"deadline; restored revision {memory.last_good_revision or '?'} serving kernel "
         f"{_short(memory.kernel_hash)}. Fix the image, kernel ConfigMap or spec; the next "
-        "change is rolled out again",
+        f"change is rolled out again (or set annotation {RETRY_ANNOTATION} to a new value "
+        "to retry this one)",
         generation,
     )
     healthy = condition("Degraded", False, "AsExpected", "", generation)
@@ -200,7 +284,6 @@ def decide(
             kernel_hash=target,
             last_good_template=desired_template,
             last_good_revision=state.revision,
-            failed_template_hash=None,
         )
         done = condition(
             "Progressing", False, "RolloutComplete", f"serving kernel {_short(target)}", generation
@@ -216,6 +299,27 @@ def decide(
             generation,
         )
         return outcome(progressing, rolled_back)
+    if live_is_desired and live_is_last_good:
+        # The pod template is the one already rolled out: only the replica count moves
+        # (an HPA or spec.replicas). That is scaling, not a rollout.
+        scaled = condition(
+            "Progressing",
+            False,
+            "RolloutComplete",
+            f"serving kernel {_short(target)}; scaling: {state.message}",
+            generation,
+        )
+        if state.phase == "Stalled":
+            stuck = condition(
+                "Degraded",
+                True,
+                "ScalingStalled",
+                f"new pods of the current template did not become ready ({state.message}); "
+                "check the cluster's capacity",
+                generation,
+            )
+            return outcome(scaled, stuck)
+        return outcome(scaled, healthy)
     if state.phase == "Stalled" and live_is_desired:
         if auto_rollback and last_good is not None and not live_is_last_good:
             failed = Memory(
@@ -223,6 +327,9 @@ def decide(
                 last_good_template=last_good,
                 last_good_revision=memory.last_good_revision,
                 failed_template_hash=template_id(desired_template),
+                failed_kernel_hash=target,
+                failed_reason=f"ProgressDeadlineExceeded: {state.message}",
+                failed_retry=retry or None,
             )
             progressing = condition("Progressing", True, "RollingBack", state.message, generation)
             return outcome(

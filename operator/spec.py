@@ -85,6 +85,39 @@ KNOWN_FIELDS: dict[str, Any] = {
     },
 }
 
+# Where the pods run, passed through to the pod template as the user wrote them (the
+# kinds are core/v1 PodSpec fields; checked by _check_placement, schema in the CRD).
+PLACEMENT_FIELDS = (
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "topologySpreadConstraints",
+    "imagePullSecrets",
+    "podAnnotations",
+    "podLabels",
+    "priorityClassName",
+    "serviceAccountName",
+)
+KNOWN_FIELDS.update(dict.fromkeys(PLACEMENT_FIELDS))
+# Pod labels the operator sets (its Deployment's selector and ownership): not overridable.
+RESERVED_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/component",
+)
+RESERVED_PREFIX = "pxl.logos.dev/"
+TOLERATION_FIELDS = ("key", "operator", "value", "effect", "tolerationSeconds")
+SPREAD_FIELDS = (
+    "maxSkew",
+    "topologyKey",
+    "whenUnsatisfiable",
+    "labelSelector",
+    "minDomains",
+    "nodeAffinityPolicy",
+    "nodeTaintsPolicy",
+    "matchLabelKeys",
+)
+
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -268,6 +301,97 @@ def _check_monitoring(
         _check_peer(check, "networkPolicy.ingressController", policy.get("ingressController"))
 
 
+def _is_string_map(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _check_objects(
+    check: _Checker, path: str, value: Any, known: tuple[str, ...], required: tuple[str, ...] = ()
+) -> list[Mapping[str, Any]]:
+    """A list of objects with only `known` keys and every `required` one; returns the list."""
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        check.fail(path, "must be a list of objects")
+        return []
+    for i, item in enumerate(value):
+        for key in item:
+            if key not in known:
+                check.fail(f"{path}[{i}].{key}", f"unknown field (known: {', '.join(known)})")
+        for key in required:
+            if key not in item:
+                check.fail(f"{path}[{i}].{key}", "is required")
+    return list(value)
+
+
+def _check_placement(check: _Checker, s: Mapping[str, Any]) -> None:
+    """Placement fields have the shape of the PodSpec fields they become."""
+    for field in ("nodeSelector", "podAnnotations", "podLabels"):
+        if s.get(field) is not None and not _is_string_map(s[field]):
+            check.fail(field, "must map strings to strings")
+    labels, annotations = s.get("podLabels"), s.get("podAnnotations")
+    for key in labels if isinstance(labels, Mapping) else {}:
+        if key in RESERVED_LABELS or str(key).startswith(RESERVED_PREFIX):
+            check.fail(f"podLabels.{key}", "is set by the operator (it selects the pods)")
+    for key in annotations if isinstance(annotations, Mapping) else {}:
+        if str(key).startswith(RESERVED_PREFIX):
+            check.fail(f"podAnnotations.{key}", "is set by the operator")
+    for field in ("priorityClassName", "serviceAccountName"):
+        if s.get(field) is not None:
+            check.pattern(field, s[field], DNS_SUBDOMAIN, "a resource name")
+    if s.get("affinity") is not None:
+        kinds = ("nodeAffinity", "podAffinity", "podAntiAffinity")
+        if not isinstance(s["affinity"], Mapping) or set(s["affinity"]) - set(kinds):
+            check.fail("affinity", f"must be an object with only {', '.join(kinds)}")
+    if s.get("tolerations") is not None:
+        for i, item in enumerate(
+            _check_objects(check, "tolerations", s["tolerations"], TOLERATION_FIELDS)
+        ):
+            if item.get("operator") not in (None, "Exists", "Equal"):
+                check.fail(f"tolerations[{i}].operator", "must be Exists or Equal")
+            for key in ("key", "value"):
+                if item.get(key) is not None and not isinstance(item[key], str):
+                    check.fail(f"tolerations[{i}].{key}", "must be a string")
+            if item.get("tolerationSeconds") is not None:
+                check.integer(f"tolerations[{i}].tolerationSeconds", item["tolerationSeconds"], 0)
+            if item.get("effect") not in (None, "NoSchedule", "PreferNoSchedule", "NoExecute"):
+                check.fail(
+                    f"tolerations[{i}].effect", "must be NoSchedule, PreferNoSchedule or NoExecute"
+                )
+    if s.get("imagePullSecrets") is not None:
+        for i, item in enumerate(
+            _check_objects(check, "imagePullSecrets", s["imagePullSecrets"], ("name",), ("name",))
+        ):
+            check.pattern(
+                f"imagePullSecrets[{i}].name", item.get("name"), DNS_SUBDOMAIN, "a Secret name"
+            )
+    if s.get("topologySpreadConstraints") is not None:
+        spread = _check_objects(
+            check,
+            "topologySpreadConstraints",
+            s["topologySpreadConstraints"],
+            SPREAD_FIELDS,
+            ("maxSkew", "topologyKey", "whenUnsatisfiable"),
+        )
+        for i, item in enumerate(spread):
+            path = f"topologySpreadConstraints[{i}]"
+            if "maxSkew" in item:
+                check.integer(f"{path}.maxSkew", item["maxSkew"], 1)
+            if "whenUnsatisfiable" in item:
+                check.choice(
+                    f"{path}.whenUnsatisfiable",
+                    item["whenUnsatisfiable"],
+                    ("DoNotSchedule", "ScheduleAnyway"),
+                )
+            if "topologyKey" in item and not (
+                isinstance(item["topologyKey"], str) and item["topologyKey"]
+            ):
+                check.fail(
+                    f"{path}.topologyKey",
+                    "must name a node label, e.g. topology.kubernetes.io/zone",
+                )
+
+
 def resolve(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
     """The spec with defaults applied, validated; raises SpecError listing every problem."""
     check = _Checker()
@@ -374,6 +498,7 @@ def resolve(name: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
         "podDisruptionBudget.minAvailable", s["podDisruptionBudget"]["minAvailable"], 0
     )
 
+    _check_placement(check, s)
     if check.problems:
         raise SpecError(check.problems)
     return s

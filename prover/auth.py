@@ -16,12 +16,27 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 WINDOW_S = 60
 MAX_NONCE_LENGTH = 128
 SIGNED_HEADERS = ("X-Timestamp", "X-Nonce", "X-Signature")
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def unsigned(view: View) -> View:
+    """Declare that `view` answers POSTs without a signature even when HMAC is on; such a
+    path must carry limits of its own (the playground's does)."""
+    view.accepts_unsigned = True  # type: ignore[attr-defined]
+    return view
+
+
+def accepts_unsigned(view: Callable[..., Any] | None) -> bool:
+    """Whether `view` was declared `unsigned` (None, no matched view, needs a signature)."""
+    return getattr(view, "accepts_unsigned", False)
 
 
 def signature(key: bytes, timestamp: str, nonce: str, body: bytes) -> str:

@@ -18,9 +18,13 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Response, jsonify, request, send_from_directory
+from pxl_prover import request_body
+from pxl_prover.auth import unsigned
 from pxl_prover.config import ServerConfig
+from pxl_prover.errors import ClientError, error_response
 from pxl_prover.kernel import LOGICAL_NAME, default_kernel_dir, kernel_files
+from pxl_prover.service import ProverService
 
 STATIC_DIR = Path(__file__).parent / "static" / "playground"
 STATIC_URL = "/playground/static"
@@ -137,15 +141,31 @@ def _secure(response: Response) -> Response:
     return response
 
 
-def _register_limited_prove(app: Flask) -> None:
-    """`POST /playground/prove`: the page's path past HMAC, with the limits above."""
-    from pxl_prover.app import ClientError, _goal, _json_object, _optional_str, error_response
+def blueprint(service: ProverService) -> Blueprint:
+    """The page, its assets and, with HMAC on, `POST /playground/prove` (see module doc).
+    Register it only when `playground_enabled` says so."""
+    config = service.config
+    page = render_page(config)
+    playground = Blueprint("playground", __name__)
 
-    service = app.extensions["pxl_service"]
+    @playground.get("/")
+    def page_view() -> Response:
+        response = Response(page, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-cache"
+        return _secure(response)
+
+    @playground.get(f"{STATIC_URL}/<path:filename>")
+    def asset(filename: str) -> Response:
+        return _secure(send_from_directory(STATIC_DIR, filename, max_age=300))
+
+    if not config.enable_hmac_auth:
+        return playground
     limiter = RateLimiter(CLIENT_RATE_PER_S, CLIENT_BURST, SERVER_RATE_PER_S, SERVER_BURST)
-    app.extensions.setdefault("pxl_auth_exempt", set()).add(PLAYGROUND_PROVE_URL)
 
-    def playground_prove() -> Response:
+    @playground.post(PLAYGROUND_PROVE_URL)
+    @unsigned
+    def prove() -> Response:
+        """The page's path past HMAC, with the limits above."""
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise ClientError(
                 413,
@@ -160,38 +180,16 @@ def _register_limited_prove(app: Flask) -> None:
                 "the playground allows a few goals per minute; sign requests to /prove for more",
                 {"Retry-After": str(max(1, round(wait_s + 0.5)))},
             )
-        data = _json_object(request.get_data(cache=True))
-        goal = _goal(data.get("goal"), "`goal`")
+        data = request_body.json_object()
+        goal = request_body.goal(data.get("goal"), "`goal`")
         if len(goal) > MAX_GOAL_CHARS:
             raise ClientError(
                 400,
                 "bad_request",
                 f"the playground accepts goals up to {MAX_GOAL_CHARS} characters",
             )
-        logic = _optional_str(data, "logic")
-        timeout = min(TIMEOUT_MS, service.config.max_timeout_ms)
+        logic = request_body.optional_str(data, "logic")
+        timeout = min(TIMEOUT_MS, config.max_timeout_ms)
         return jsonify(service.prove(goal, logic, timeout))
 
-    app.add_url_rule(PLAYGROUND_PROVE_URL, "playground_prove", playground_prove, methods=["POST"])
-
-
-def register(app: Flask, config: ServerConfig) -> None:
-    """Serve the playground on `app` when the configuration allows it (see module doc)."""
-    if not playground_enabled(config):
-        return
-    page = render_page(config)
-
-    def playground_page() -> Response:
-        response = Response(page, mimetype="text/html")
-        response.headers["Cache-Control"] = "no-cache"
-        return _secure(response)
-
-    def playground_asset(filename: str) -> Response:
-        return _secure(send_from_directory(STATIC_DIR, filename, max_age=300))
-
-    app.add_url_rule("/", "playground_page", playground_page, methods=["GET"])
-    app.add_url_rule(
-        f"{STATIC_URL}/<path:filename>", "playground_asset", playground_asset, methods=["GET"]
-    )
-    if config.enable_hmac_auth:
-        _register_limited_prove(app)
+    return playground

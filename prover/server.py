@@ -15,11 +15,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from pxl_prover import __version__
-from pxl_prover.app import InFlight, create_app
+from pxl_prover.app import create_app
 from pxl_prover.config import (
     ConfigError,
     ServerConfig,
@@ -32,6 +32,42 @@ from pxl_prover.waitress_adapter import PROBE_THREADS, json_errors, probes_apart
 from waitress.server import create_server
 
 log = logging.getLogger("pxl_prover.server")
+
+
+class InFlight:
+    """WSGI middleware counting requests in progress, so shutdown can wait for them."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+        self.count = 0
+        self._cond = threading.Condition()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self._cond:
+            self.count += 1
+        try:
+            body = self.wsgi_app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        finally:
+            with self._cond:
+                self.count -= 1
+                self._cond.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self.count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
 
 # After the grace, how long requests still running get to turn into 503 answers.
 CUT_ANSWER_S = 5.0
@@ -77,7 +113,8 @@ class Server:
         self.config = config
         self.service = service
         self.app = create_app(service)
-        self.in_flight: InFlight = self.app.extensions["pxl_in_flight"]
+        self.in_flight = InFlight(self.app.wsgi_app)
+        self.app.wsgi_app = self.in_flight  # type: ignore[method-assign]
         self.waitress: Any = create_server(
             self.app,
             host=config.host,

@@ -134,7 +134,8 @@ class ProverService:
 
             self.prover = Prover(self.pool, default_timeout_ms=self.config.default_timeout_ms)
             self.phase = "running canary"
-            self.canary_problems = list(self.prover.canary())
+            # As many goals at once as sessions are up, so no canary check waits for a session.
+            self.canary_problems = self.prover.canary(parallel=self.pool.alive_count())
             if self.canary_problems:
                 self.failure = "canary failed: " + "; ".join(self.canary_problems)
                 return

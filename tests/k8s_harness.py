@@ -10,7 +10,11 @@ operator relies on:
   changes, `uid`/`creationTimestamp`, `generateName`, the `status` subresource for
   the resources that declare it, `spec.replicas` defaulting for Deployments,
   finalizer-aware deletion, and garbage collection of owned objects (also of objects
-  created with an owner that is already gone), and the namespace list kopf reads at start.
+  created with an owner that is already gone; `propagationPolicy: Orphan` instead strips
+  the dependents' owner references, as `kubectl delete --cascade=orphan` does),
+  `labelSelector` on list and watch (every list/watch query is recorded), immutable
+  ConfigMaps, and the namespace list kopf reads at start. `fail_writes` makes chosen
+  writes fail, to test what the operator does when a request is lost midway.
 - `DeploymentController`: plays kube-controller-manager for Deployments. For each new
   generation it reports the rollout as progressing, then completes it, or — when the
   test says the new pods never become ready — stalls it with ProgressDeadlineExceeded.
@@ -105,17 +109,86 @@ def _now() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def label_selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
+    """Equality (`a=b`, `a==b`, `a!=b`) and existence (`a`, `!a`) terms, joined by commas."""
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key) != value:
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+@attrs.define
+class WriteFault:
+    """Fail the next `times` requests of `method` whose path ends with `path_suffix` (and
+    whose body contains `body_contains`, when given)."""
+
+    method: str
+    path_suffix: str
+    times: int = 1
+    body_contains: str = ""
+    status: int = 500
+    failed: int = 0
+
+
 @attrs.define(kw_only=True)
 class ApiServer(kmock.KubernetesEmulator):
     """kmock's emulator with the write semantics of a real API server (see module doc)."""
 
     _revision: int = attrs.field(default=1000, init=False)
+    queries: list[tuple[str, str, dict[str, str]]] = attrs.field(factory=list, init=False)
+    faults: list[WriteFault] = attrs.field(factory=list, init=False)
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         # kmock cannot parse the cluster-wide namespace list; kopf reads it at start-up.
         if raw_request.method == "GET" and raw_request.path.rstrip("/") == "/api/v1/namespaces":
             return await self._serve_namespaces(raw_request)
+        if raw_request.method == "GET":
+            self.queries.append(("GET", raw_request.path, dict(raw_request.query)))
+        body = (await raw_request.text()) if raw_request.can_read_body else ""
+        for fault in self.faults:
+            if (
+                fault.method == raw_request.method
+                and raw_request.path.endswith(fault.path_suffix)
+                and fault.body_contains in body
+                and fault.failed < fault.times
+            ):
+                fault.failed += 1
+                return aiohttp.web.json_response(
+                    {"kind": "Status", "status": "Failure", "message": "injected failure"},
+                    status=fault.status,
+                )
         return await super().__call__(raw_request)
+
+    async def _serve_list(self, request: Any) -> Any:
+        listed = await super()._serve_list(request)
+        selector = request.params.get("labelSelector")
+        if selector:
+            listed["items"] = [
+                item
+                for item in listed["items"]
+                if label_selector_matches(selector, item.get("metadata", {}).get("labels") or {})
+            ]
+        return listed
+
+    async def _serve_watch(self, request: Any) -> Any:
+        selector = request.params.get("labelSelector")
+        async for event in super()._serve_watch(request):
+            if selector and isinstance(event, Mapping) and "object" in event:
+                labels = event["object"].get("metadata", {}).get("labels") or {}
+                if not label_selector_matches(selector, labels):
+                    continue
+            yield event
 
     async def _serve_namespaces(self, raw_request: aiohttp.web.BaseRequest) -> Any:
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
@@ -208,6 +281,10 @@ class ApiServer(kmock.KubernetesEmulator):
             raise kmock.KubernetesError(status=415, reason="UnsupportedMediaType")
         current = _plain(obj)
         patch = dict(request.data)
+        if current.get("immutable") and any(k in patch for k in ("data", "binaryData")):
+            raise kmock.KubernetesError(
+                status=422, reason="Invalid", message="field is immutable when `immutable` is set"
+            )
         if request.subresource == "status":
             patch = {"status": patch.get("status")}
         elif request.resource.plural in WITH_STATUS_SUBRESOURCE:
@@ -230,6 +307,11 @@ class ApiServer(kmock.KubernetesEmulator):
     async def _delete(self, request: Any) -> None:
         _, obj = self._find(request)
         meta = _plain(obj)["metadata"]
+        policy = request.params.get("propagationPolicy") or (
+            request.data.get("propagationPolicy") if isinstance(request.data, Mapping) else None
+        )
+        if policy == "Orphan":
+            await self._orphan_dependents(meta.get("uid"))
         if meta.get("deletionTimestamp"):
             return
         if meta.get("finalizers"):
@@ -246,6 +328,21 @@ class ApiServer(kmock.KubernetesEmulator):
             await self._emit(request.resource, "MODIFIED", new)
         else:
             await self._remove(request.resource, obj)
+
+    async def _orphan_dependents(self, uid: str | None) -> None:
+        """What the garbage collector does for `--cascade=orphan`: drop the owner reference."""
+        for (resource, _, _), child in list(self._objects.items()):
+            if child.deleted:
+                continue
+            current = _plain(child)
+            refs = current.get("metadata", {}).get("ownerReferences") or []
+            kept = [ref for ref in refs if ref.get("uid") != uid]
+            if len(kept) != len(refs):
+                new = copy.deepcopy(current)
+                new["metadata"]["ownerReferences"] = kept
+                new["metadata"]["resourceVersion"] = self._next_version()
+                child.history.append(new)
+                await self._emit(resource, "MODIFIED", new)
 
     async def _remove(self, resource: Any, obj: Any) -> None:
         """Delete now, then collect the garbage: objects owned by the deleted one."""
@@ -267,11 +364,20 @@ PodsReady = Callable[[Mapping[str, Any]], bool]
 class DeploymentController:
     """Rolls Deployments the way the real controller reports it (status via HTTP)."""
 
-    def __init__(self, server: ApiServer, url: str, pods_ready: PodsReady, delay_s: float) -> None:
+    def __init__(
+        self,
+        server: ApiServer,
+        url: str,
+        pods_ready: PodsReady,
+        delay_s: float,
+        scale_blocked: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.server = server
         self.url = url.rstrip("/")
         self.pods_ready = pods_ready
         self.delay_s = delay_s
+        self.scale_blocked = scale_blocked  # added pods of an unchanged template stay Pending
+        self._holding: dict[tuple[str, str], int] = {}
         self._seen: dict[tuple[str, str], tuple[int, str]] = {}
         self._revisions: dict[tuple[str, str], tuple[str, int]] = {}
 
@@ -313,9 +419,17 @@ class DeploymentController:
         seen_generation, _ = self._seen.get(key, (0, ""))
         if seen_generation == generation:
             return
-        self._seen[key] = (generation, fingerprint)
         old_fingerprint, revision = self._revisions.get(key, ("", 0))
         replicas = dep["spec"].get("replicas", 1)
+        if fingerprint == old_fingerprint and self.scale_blocked():
+            # A scale-up whose new pods are Pending: counts move, the template does not.
+            if self._holding.get(key) != generation:
+                self._holding[key] = generation
+                ready = min(dep.get("status", {}).get("readyReplicas", 0), replicas)
+                status = self._status(generation, replicas, replicas, ready, "ReplicaSetUpdated")
+                await self._patch(session, dep, {"status": status}, "/status")
+            return
+        self._seen[key] = (generation, fingerprint)
         if fingerprint != old_fingerprint:
             revision += 1
             self._revisions[key] = (fingerprint, revision)
@@ -386,6 +500,7 @@ class Cluster:
         self.workdir = workdir
         self.controller_delay_s = controller_delay_s
         self.unready: Callable[[Mapping[str, Any]], bool] = lambda template: False
+        self.scale_blocked = False
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._stack = contextlib.AsyncExitStack()
@@ -424,6 +539,7 @@ class Cluster:
             self.url,
             lambda template: not self.unready(template),
             self.controller_delay_s,
+            lambda: self.scale_blocked,
         )
         self._controller = asyncio.ensure_future(controller.run())
 
@@ -523,8 +639,36 @@ class Cluster:
         response.raise_for_status()
         return dict(response.json())
 
-    def delete(self, kind: str, name: str) -> None:
-        requests.delete(self._path(kind, name), timeout=10).raise_for_status()
+    def delete(self, kind: str, name: str, cascade: str = "") -> None:
+        """`kubectl delete`; cascade="orphan" leaves the dependents (owner reference dropped)."""
+        params = {"propagationPolicy": "Orphan"} if cascade == "orphan" else {}
+        requests.delete(self._path(kind, name), params=params, timeout=10).raise_for_status()
+
+    def fail_writes(
+        self, method: str, path_suffix: str, times: int = 1, body_contains: str = ""
+    ) -> WriteFault:
+        """Make the next `times` `method` requests on a path ending so answer HTTP 500."""
+        fault = WriteFault(method, path_suffix, times, body_contains)
+        self.server.faults.append(fault)
+        return fault
+
+    def history(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """Every stored version of an object, oldest first (what an audit log would show)."""
+        versions: list[dict[str, Any]] = []
+        for (resource, namespace, obj_name), obj in list(self.server.objects.items()):
+            if (resource.plural, namespace, obj_name) == (PLURALS[kind], NAMESPACE, name):
+                for version in list(obj.history):
+                    if version is not None:
+                        versions.append(json.loads(json.dumps(version.raw)))
+        return versions
+
+    def watch_queries(self, plural: str) -> list[dict[str, str]]:
+        """Query strings of every list and watch request the operator made for `plural`."""
+        return [
+            query
+            for _, path, query in list(self.server.queries)
+            if path.rstrip("/").endswith(f"/{plural}")
+        ]
 
     def wait_for(self, what: str, check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
         """Poll until `check()` returns something truthy; fail naming `what` otherwise."""

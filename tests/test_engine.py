@@ -181,3 +181,25 @@ def test_an_answer_cannot_be_changed_once_the_engine_made_it(prover) -> None:
         answer.verdict = "refuted"  # type: ignore[misc]
     with pytest.raises(TypeError):
         answer.timings_ms["search"] = 0.0  # type: ignore[index]
+
+
+class _RefusingChecker:
+    """A kernel that accepts nothing (as a broken kernel would), safe to share across threads."""
+
+    kernel_hash = "0" * 64
+
+    def check(self, source: str, theorem: str, timeout_s: float = 30.0):
+        from pxl_prover.sessions import CheckResult
+
+        return CheckResult(False, (), "rejected by a broken kernel", 0.1)
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_the_canary_reports_every_goal_a_broken_kernel_fails(parallel: int) -> None:
+    from pxl_prover.engine import CANARY, Prover
+
+    problems = Prover(_RefusingChecker()).canary(parallel=parallel)
+    proved = [case for case in CANARY if case[2] == "proved"]
+    assert len(problems) >= len(proved)
+    for goal, logic, _expected in proved:
+        assert any(p.startswith(f"{goal} in {logic}: expected proved") for p in problems)

@@ -247,4 +247,9 @@ def test_rendered_custom_kernel_example_pins_and_mounts_the_configmaps_kernel(
     assert env["PXL_KERNEL_DIR"] == "/etc/pxl/kernel"
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/etc/pxl/kernel"]
     (volume,) = [v for v in template["spec"]["volumes"] if v["name"] == mount["name"]]
-    assert volume["configMap"]["name"] == name
+    # Pods mount the operator's immutable copy of that ConfigMap, named by its hash.
+    copy_name = volume["configMap"]["name"]
+    assert copy_name == f"{the_prover('custom-kernel.yaml')['metadata']['name']}-kernel-{expected}"
+    kernel_copy = children["ConfigMap"]
+    assert kernel_copy["metadata"]["name"] == copy_name and kernel_copy["immutable"] is True
+    assert kernel_copy["data"] == kernel_configmap_as_kubectl_creates_it(name)["data"]

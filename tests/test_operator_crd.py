@@ -110,3 +110,100 @@ def test_every_status_field_the_operator_writes_is_declared() -> None:
     condition_fields = set(declared["conditions"]["items"]["properties"])
     assert {"type", "status", "reason", "message", "lastTransitionTime"} <= condition_fields
     assert "observedGeneration" in condition_fields
+
+
+PLACEMENT = {
+    "nodeSelector": {"kubernetes.io/arch": "amd64"},
+    "tolerations": [
+        {"key": "dedicated", "operator": "Equal", "value": "pxl", "effect": "NoSchedule"}
+    ],
+    "affinity": {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"pxl.logos.dev/prover": "demo"}},
+                    },
+                }
+            ]
+        }
+    },
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 2,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+        }
+    ],
+    "imagePullSecrets": [{"name": "registry-creds"}],
+    "podAnnotations": {"prometheus.io/scrape": "true"},
+    "podLabels": {"team": "logic"},
+    "priorityClassName": "high-priority",
+    "serviceAccountName": "pxl-prover",
+}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"rollout": {"maxSurge": 0}},
+        {"rollout": {"maxSurge": "0%"}},
+        {"rollout": {"maxSurge": "150%"}},
+        {"rollout": {"maxSurge": "some"}},
+        {"podDisruptionBudget": {"minAvailable": "120%"}},
+        {"podDisruptionBudget": {"minAvailable": -1}},
+        {"kernel": {"configMapRef": {"name": "Kernel_Files"}}},
+        {"auth": {"enabled": True, "secretRef": {"name": "keys", "key": "a key"}}},
+        {"ingress": {"enabled": True, "host": "PXL Example"}},
+        {"ingress": {"enabled": True, "host": "pxl.example.com", "tlsSecretName": "Bad_TLS"}},
+        {"resources": {"requests": {"cpu": "half a core"}}},
+        {"image": "   "},
+        {"podLabels": {"app.kubernetes.io/name": "other"}},
+        {"podLabels": {"pxl.logos.dev/prover": "other"}},
+        {"podAnnotations": {"pxl.logos.dev/kernel-hash": "x"}},
+        {"tolerations": [{"key": "k", "operator": "Maybe"}]},
+        {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone"}]},
+        {
+            "topologySpreadConstraints": [
+                {"maxSkew": 0, "topologyKey": "z", "whenUnsatisfiable": "ScheduleAnyway"}
+            ]
+        },
+        {"imagePullSecrets": [{"name": "Creds!"}]},
+        {"priorityClassName": "High Priority"},
+        {"serviceAccountName": "Bad_Account"},
+        {"affinity": {"nodeAffinities": {}}},
+        {"nodeSelector": {"zone": 1}},
+    ],
+)
+def test_rules_once_only_in_the_operator_are_enforced_by_the_crd_too(spec: dict[str, Any]) -> None:
+    """`kubectl apply` refuses these before the operator sees them (schema and CEL)."""
+    assert admission_problems(prover(spec)), "the CRD admits it"
+    with pytest.raises(SpecError):
+        resolve("demo", spec)
+
+
+@pytest.mark.parametrize("name", ["Demo", "1pxl", "pxl_prover", "a" * 64, "pxl.example"])
+def test_the_name_rule_is_a_cel_rule_of_the_crd(name: str) -> None:
+    resource = prover({})
+    resource["metadata"]["name"] = name
+    problems = admission_problems(resource)
+    assert any("DNS label" in p for p in problems), problems
+    with pytest.raises(SpecError):
+        resolve(name, {})
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        PLACEMENT,
+        {"topologySpreadConstraints": []},
+        {"rollout": {"maxSurge": "100%"}, "podDisruptionBudget": {"minAvailable": "0%"}},
+        {"resources": {"limits": {"cpu": "1.5", "memory": "2e9"}}},
+        {"ingress": {"enabled": True, "host": "*.pxl.example.com"}},
+    ],
+)
+def test_placement_and_edge_values_are_accepted_by_both(spec: dict[str, Any]) -> None:
+    assert admission_problems(prover(spec)) == []
+    resolve("demo", spec)

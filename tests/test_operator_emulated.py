@@ -72,7 +72,7 @@ def configmap(files: Mapping[str, str], name: str = "kernel") -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": {"pxl.logos.dev/kernel": "true"}},
         "data": {**files, "_CoqProject": "-R . PXL\n"},
     }
 

@@ -166,7 +166,24 @@ def test_custom_kernel_is_mounted_read_only_where_the_prover_looks() -> None:
     assert mount == {"name": "kernel", "mountPath": "/etc/pxl/kernel", "readOnly": True}
     assert env(children)["PXL_KERNEL_DIR"] == "/etc/pxl/kernel"
     volumes = children["Deployment"]["spec"]["template"]["spec"]["volumes"]
-    assert {"name": "kernel", "configMap": {"name": "kernel"}} in volumes
+    # The operator's immutable, hash-named copy, never the user's mutable ConfigMap.
+    assert {"name": "kernel", "configMap": {"name": f"demo-kernel-{HASH}"}} in volumes
+
+
+def test_kernel_copy_is_immutable_hash_named_and_holds_only_the_kernel_files() -> None:
+    source = {
+        "metadata": {"name": "kernel", "labels": {"pxl.logos.dev/kernel": "true"}},
+        "data": {"A.v": "Definition a := 1.\n", "_CoqProject": "-R . PXL\n"},
+        "binaryData": {"B.v": base64.b64encode(b"Definition b := 2.\n").decode()},
+    }
+    copy_ = manifests.kernel_configmap("demo", "pxl", source, HASH)
+    kubernetes_validate.validate(copy_, KUBE_VERSION, strict=True)
+    assert copy_["metadata"]["name"] == f"demo-kernel-{HASH}"
+    assert copy_["immutable"] is True
+    assert copy_["data"] == {"A.v": "Definition a := 1.\n"}
+    assert copy_["binaryData"] == source["binaryData"]
+    assert copy_["metadata"]["annotations"]["pxl.logos.dev/kernel-hash"] == HASH
+    assert "pxl.logos.dev/kernel" not in copy_["metadata"]["labels"], "copies are not watched"
 
 
 def test_rollout_strategy_never_takes_a_serving_pod_away_first() -> None:
@@ -330,12 +347,14 @@ def test_render_prints_strictly_valid_children_and_uses_the_given_configmap(
     assert cli.main(["render", "-f", path, "-n", "pxl"]) == 0
     out, err = capsys.readouterr()
     docs = [d for d in yaml.safe_load_all(out) if d]
-    assert [d["kind"] for d in docs] == ["Service", "Deployment", "PodDisruptionBudget"]
+    kinds = [d["kind"] for d in docs]
+    assert kinds == ["ConfigMap", "Service", "Deployment", "PodDisruptionBudget"]
     for doc in docs:
         kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
         assert doc["metadata"]["namespace"] == "pxl"
-    annotations = docs[1]["spec"]["template"]["metadata"]["annotations"]
+    annotations = docs[2]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["pxl.logos.dev/kernel-hash"] == hash_sources({"A.v": b"x"})
+    assert docs[0]["metadata"]["name"] == f"demo-kernel-{hash_sources({'A.v': b'x'})}"
     assert err == ""
 
 
@@ -446,3 +465,95 @@ def test_pods_outlast_the_provers_shutdown_grace() -> None:
 
     pod = build({})["Deployment"]["spec"]["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] > load_config(env={}).grace_s
+
+
+def test_placement_fields_reach_the_pod_template_and_validate_strict() -> None:
+    from test_operator_crd import PLACEMENT
+
+    children = build(PLACEMENT)
+    for child in children.values():
+        kubernetes_validate.validate(child, KUBE_VERSION, strict=True)
+    template = children["Deployment"]["spec"]["template"]
+    pod = template["spec"]
+    for field in (
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "imagePullSecrets",
+        "priorityClassName",
+        "serviceAccountName",
+    ):
+        assert pod[field] == PLACEMENT[field], field
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["maxSkew"] == 2 and spread["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["labelSelector"] == {"matchLabels": manifests.selector_labels("demo")}
+    assert template["metadata"]["labels"]["team"] == "logic"
+    assert template["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    selector = children["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= template["metadata"]["labels"].items()
+    assert template_id_of(build(PLACEMENT)) != template_id_of(build({}))
+
+
+def template_id_of(children: dict[str, dict[str, Any]]) -> str:
+    annotations = children["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    return str(annotations["pxl.logos.dev/template-hash"])
+
+
+def test_pods_spread_across_zones_and_hosts_by_default_without_blocking() -> None:
+    pod = build({})["Deployment"]["spec"]["template"]["spec"]
+    spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+    assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    for constraint in spread.values():
+        assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"
+        assert constraint["labelSelector"]["matchLabels"] == manifests.selector_labels("demo")
+    assert (
+        "topologySpreadConstraints"
+        not in (build({"topologySpreadConstraints": []})["Deployment"]["spec"]["template"]["spec"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "min_available"),
+    [
+        ({"replicas": 1}, None),  # one pod: any PDB would forbid every eviction
+        ({"replicas": 1, "podDisruptionBudget": {"minAvailable": 0}}, 0),
+        ({"replicas": 2}, 1),
+        ({"replicas": 2, "podDisruptionBudget": {"minAvailable": 2}}, 1),
+        ({"replicas": 3, "podDisruptionBudget": {"minAvailable": "100%"}}, 2),
+        ({"replicas": 4, "podDisruptionBudget": {"minAvailable": "50%"}}, "50%"),
+        (
+            {
+                "autoscaling": {"enabled": True, "minReplicas": 3},
+                "podDisruptionBudget": {"minAvailable": 3},
+            },
+            2,
+        ),
+        ({"autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 5}}, None),
+    ],
+)
+def test_a_pdb_never_forbids_every_eviction(spec: dict[str, Any], min_available: Any) -> None:
+    children = build(spec)
+    resolved = resolve("demo", spec)
+    assert manifests.optional_kinds(resolved)["PodDisruptionBudget"] is (min_available is not None)
+    if min_available is None:
+        assert "PodDisruptionBudget" not in children
+        return
+    pdb = children["PodDisruptionBudget"]
+    kubernetes_validate.validate(pdb, KUBE_VERSION, strict=True)
+    assert pdb["spec"]["minAvailable"] == min_available
+    pods = spec.get("replicas") or resolved["autoscaling"]["minReplicas"]
+    if isinstance(min_available, int):
+        assert min_available < pods, "at least one pod can always be evicted"
+
+
+def test_an_image_whose_kernel_the_operator_does_not_know_needs_a_pin() -> None:
+    other = resolve("demo", {"image": "registry.example/pxl-prover:9.9"})
+    with pytest.raises(KernelError) as refused:
+        target_hash("pxl", other, None)
+    assert refused.value.reason == "KernelHashUnknown"
+    assert "pxl kernel-hash" in refused.value.message and "expectedHash" in refused.value.message
+    pinned = resolve(
+        "demo", {"image": "registry.example/pxl-prover:9.9", "kernel": {"expectedHash": HASH}}
+    )
+    assert target_hash("pxl", pinned, None) == HASH
+    assert target_hash("pxl", resolve("demo", {}), None) == kernel_hash(REPO_KERNEL_DIR)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pxl_operator import manifests
 from pxl_operator.reconcile import is_subset
-from pxl_operator.rollout import Memory, assess, decide, template_id
+from pxl_operator.rollout import Memory, assess, decide, is_rejected, template_id
 from pxl_operator.spec import resolve
 from pxl_operator.status import condition, merge_conditions
 
@@ -175,11 +175,18 @@ def test_memory_survives_the_round_trip_through_status() -> None:
         last_good_template=template(GOOD),
         last_good_revision="7",
         failed_template_hash="f" * 64,
+        failed_kernel_hash=NEW,
+        failed_reason="ProgressDeadlineExceeded: ReplicaSet has timed out progressing.",
+        failed_retry="2026-11-30T04:00:00Z",
     )
     status = memory.to_status()
     assert all(isinstance(value, str) for value in status.values())
     assert Memory.from_status(status) == memory
     assert Memory().to_status() == dict.fromkeys(status)  # None deletes in a merge patch
+    annotations = memory.to_annotations()
+    assert all(isinstance(value, str) for value in annotations.values())
+    assert Memory.from_annotations(annotations) == memory
+    assert Memory().to_annotations() == dict.fromkeys(annotations)
 
 
 def test_transition_time_moves_only_when_a_condition_flips() -> None:
@@ -209,3 +216,62 @@ def test_a_status_with_only_the_counts_is_understood() -> None:
     assert conditions(decide(nothing_yet, tpl, Memory(), auto_rollback=True, generation=1))[
         "Ready"
     ] == ("False", "NoReadyReplicas")
+
+
+def test_a_scale_up_of_the_rolled_out_template_is_not_progressing() -> None:
+    tpl = template(GOOD)
+    memory = Memory(kernel_hash=GOOD, last_good_template=tpl, last_good_revision="4")
+    scaling = deployment(tpl, replicas=5, updated=5, ready=2)
+    outcome = decide(scaling, tpl, memory, auto_rollback=True, generation=3)
+    assert conditions(outcome) == {
+        "Ready": ("True", "MinimumReplicasAvailable"),
+        "Progressing": ("False", "RolloutComplete"),
+        "Degraded": ("False", "AsExpected"),
+    }
+    assert outcome.memory == memory and outcome.restore_template is None
+    stuck = deployment(tpl, replicas=5, updated=5, ready=2, progressing="ProgressDeadlineExceeded")
+    outcome = decide(stuck, tpl, memory, auto_rollback=True, generation=3)
+    assert conditions(outcome)["Degraded"] == ("True", "ScalingStalled")
+    assert outcome.restore_template is None, "nothing to roll back: the template is the good one"
+    # A new template with the same counts is a rollout.
+    rolling = deployment(template(NEW), replicas=5, updated=2, ready=2, total=7)
+    outcome = decide(rolling, template(NEW), memory, auto_rollback=True, generation=4)
+    assert conditions(outcome)["Progressing"] == ("True", "RollingOut")
+
+
+def test_a_rejection_records_why_and_a_new_retry_value_lifts_it() -> None:
+    good, bad = template(GOOD), template(NEW)
+    memory = Memory(kernel_hash=GOOD, last_good_template=good, last_good_revision="3")
+    stalled = deployment(bad, updated=1, total=3, progressing="ProgressDeadlineExceeded")
+    outcome = decide(stalled, bad, memory, auto_rollback=True, generation=2, retry="t1")
+    rejected = outcome.memory
+    assert rejected.failed_kernel_hash == NEW
+    assert rejected.failed_reason and rejected.failed_reason.startswith("ProgressDeadlineExceeded")
+    assert rejected.failed_retry == "t1"
+    assert "pxl.logos.dev/retry-rollout" in outcome.conditions[2]["message"]
+    assert is_rejected(bad, rejected, "t1")
+    assert not is_rejected(bad, rejected, "t2"), "a new retry value tries the template again"
+    assert not is_rejected(good, rejected, "t1")
+    retried = decide(
+        deployment(bad, updated=1, total=3),
+        bad,
+        rejected,
+        auto_rollback=True,
+        generation=3,
+        retry="t2",
+    )
+    assert conditions(retried)["Progressing"] == ("True", "RollingOut")
+
+
+def test_memory_is_recalled_from_the_deployment_before_the_status() -> None:
+    good, bad = template(GOOD), template(NEW)
+    on_deployment = Memory(
+        kernel_hash=GOOD, last_good_template=good, failed_template_hash=template_id(bad)
+    )
+    live = {"metadata": {"annotations": on_deployment.to_annotations()}}
+    live["metadata"]["annotations"] = {
+        k: v for k, v in live["metadata"]["annotations"].items() if v is not None
+    }
+    assert Memory.recall({}, live) == on_deployment  # status lost: nothing forgotten
+    assert Memory.recall(Memory(kernel_hash=NEW).to_status(), live) == on_deployment
+    assert Memory.recall(on_deployment.to_status(), None) == on_deployment  # Deployment gone

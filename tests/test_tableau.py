@@ -16,6 +16,7 @@ from pxl_prover.countermodel import Countermodel
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Implies, Not, Or
 from pxl_prover.logics import LOGICS, get_logic
 from pxl_prover.nnf import nneg
+from pxl_prover.search import branch
 from pxl_prover.search.models import contract
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, Refutation, Unknown, search
@@ -86,6 +87,38 @@ def test_search_agrees_with_the_oracle(logic: str, goal: Formula) -> None:
 def test_search_agrees_with_the_oracle_on_larger_goals(logic: str, goal: Formula) -> None:
     assume(len(keys_of(goal)) <= MAX_KEYS - 2)
     assert decide(goal, logic) is is_valid(goal, get_logic(logic))
+
+
+@pytest.mark.parametrize("probe", [0, 1, 3])
+@pytest.mark.parametrize("logic", ["K", "T", "D"])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=formulas(max_leaves=12, atoms=("A", "B"), constants=False))
+def test_probed_successors_agree_with_the_oracle(logic: str, probe: int, goal: Formula) -> None:
+    """Probes that give up at once or after a few successors (so that their partial
+    work is thrown away and only their cache entries stay) change no verdict, and the
+    trees and countermodels they lead to still check."""
+    assume(len(keys_of(goal)) <= MAX_KEYS - 2)
+    saved = branch._PROBE
+    branch._PROBE = probe
+    try:
+        assert decide(goal, logic) is is_valid(goal, get_logic(logic))
+    finally:
+        branch._PROBE = saved
+
+
+@pytest.mark.parametrize("logic", ["K", "T", "D"])
+def test_a_diamond_refuted_at_once_is_found_before_its_siblings_model(logic: str) -> None:
+    """A world whose other diamond needs a 3,000-world model closes on the diamond that
+    is refuted at once, whichever comes first: the budget is far below that model."""
+    chain: Formula = Atom("P0")
+    for i in range(1, 3000):
+        chain = And(Atom(f"P{i}"), Dia(chain))
+    quick, never = Dia(Atom("Q")), Box(Not(Atom("Q")))
+    for pair in ((Dia(chain), quick), (quick, Dia(chain))):
+        goal = Not(And(And(*pair), never))
+        result = search(goal, get_logic(logic), node_budget=1000)
+        assert isinstance(result, Proof), result
+        replay(result.tree, goal, get_logic(logic))
 
 
 def test_trees_use_only_the_logics_frame_rules() -> None:

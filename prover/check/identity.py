@@ -19,10 +19,20 @@ from pxl_prover.logics import LOGICS
 
 
 def kernel_files(kernel_dir: str | os.PathLike[str]) -> list[Path]:
-    """The kernel's `.v` files, sorted by their path relative to the kernel folder."""
+    """The kernel's `.v` files, sorted by their path relative to the kernel folder.
+
+    Paths through a `..`-prefixed name are skipped: a kubelet mounts a ConfigMap as a
+    hidden `..<timestamp>/` folder, a `..data` link to it and one link per key through
+    `..data`, so only the links are the files the user put in the ConfigMap (a key may
+    not start with `..`).
+    """
     root = Path(kernel_dir)
     return sorted(
-        (p for p in root.rglob("*.v") if p.is_file()),
+        (
+            p
+            for p in root.rglob("*.v")
+            if p.is_file() and not any(part.startswith("..") for part in p.relative_to(root).parts)
+        ),
         key=lambda p: p.relative_to(root).as_posix(),
     )
 

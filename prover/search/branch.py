@@ -48,7 +48,18 @@ class Open(Exception):
         self.external = external
 
 
+class Budget(Exception):
+    """A successor's probe decided more successors than its caller allowed (see
+    `try_children`)."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"node cap {cap}")
+        self.cap = cap
+
+
 Core = frozenset[int]
+_NO_CAP = 1 << 62
+_PROBE = 64  # successors a probe may decide (see `try_children`)
 _SUPERSET_TRIES = 32
 _Handles = dict[int, tuple[int, int]]  # box fid -> (entry of the box, relation to here)
 
@@ -71,6 +82,8 @@ class Shared:
         self.deadline = deadline
         self.node_budget = node_budget
         self.nodes = 0
+        self.successors = 0  # successor sets decided on their own (`solve_alone`)
+        self.cap = _NO_CAP  # successor count at which the running probe gives up
         self.next_item = 2  # 0 = root label, 1 = root entry
         # unsatisfiable cores -> (proof, the entries and box handles it closes on,
         # the label it was found at, whether the proof uses that label)
@@ -91,19 +104,26 @@ class Shared:
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise Limit("time", f"deadline reached after {self.nodes} nodes")
 
-    def satisfied_by(self, initial: frozenset[int]) -> tuple[World, frozenset[World]] | None:
+    def satisfied_by(
+        self, initial: frozenset[int], hint: int | None = None
+    ) -> tuple[World, frozenset[World]] | None:
         """A cached model of a superset of `initial`: it satisfies `initial` too. Only
-        the most recent candidates are tried: this is a shortcut, not a search."""
+        the most recent candidates are tried: this is a shortcut, not a search. The
+        candidates are the sets holding `hint` (a member of `initial`, the diamond's
+        content: few sets share it), else those holding the rarest member."""
         found = self.sat.get(initial)
         if found is not None or not initial:
             return found
         shortest: list[Core] = []
-        for k in initial:
-            keys = self.sat_index.get(k)
-            if not keys:
-                return None
-            if not shortest or len(keys) < len(shortest):
-                shortest = keys
+        if hint is not None:
+            shortest = self.sat_index.get(hint, [])
+        else:
+            for k in initial:
+                keys = self.sat_index.get(k)
+                if not keys:
+                    return None
+                if not shortest or len(keys) < len(shortest):
+                    shortest = keys
         for key in shortest[-_SUPERSET_TRIES:]:
             if initial <= key:
                 return self.sat[key]
@@ -116,7 +136,7 @@ class Shared:
             self.sat_index.setdefault(k, []).append(key)
         return found
 
-    def cached_core(self, initial: set[int]) -> Core | None:
+    def cached_core(self, initial: frozenset[int]) -> Core | None:
         for fid in initial:
             for core in self.unsat_index.get(fid, ()):
                 if core <= initial:
@@ -186,6 +206,7 @@ class Branch:
         self.history = history
         self.me = World()
         self._box_cache: tuple[Any, int, frozenset[int]] = (None, 0, frozenset())
+        self._inherited_cache: tuple[Any, int, frozenset[int]] = (None, 0, frozenset())
         self.models: list[tuple[World, frozenset[World]]] = []  # tree mode successors
         for fid, eid in entries.items():
             self.add(root, fid, eid)
@@ -420,6 +441,22 @@ class Branch:
             self._box_cache = (last, len(boxes), frozenset(fid for fid, _, _ in boxes))
         return self._box_cache[2]
 
+    def inherited(self) -> frozenset[int]:
+        """What every successor's set starts with: the box handles (S4) or the boxes'
+        contents (K, T, D). Cached like `box_fids`: a world with hundreds of boxes
+        (LWB `poly`) asks for it once per diamond, and most answers come from the caches."""
+        boxes = self.boxes[self.root]
+        last = boxes[-1] if boxes else None
+        cached = self._inherited_cache
+        if cached[0] is not last or cached[1] != len(boxes):
+            if self.inherit:
+                items = frozenset(_handle_key(fid) for fid, _, _ in boxes)
+            else:
+                a = self.fs.a
+                items = frozenset(a[fid] for fid, _, _ in boxes)
+            cached = self._inherited_cache = (last, len(boxes), items)
+        return cached[2]
+
     def loop_target(self, content: int) -> Branch | None:
         """A world on the path that already satisfies a diamond with this content: the
         world itself (reflexive logics), or in S4 an ancestor with the same boxes."""
@@ -439,18 +476,12 @@ class Branch:
                 return u
         return None
 
-    def solve_child(self, kind: int, e: int, content: int) -> None:
+    def solve_child(self, kind: int, e: int, content: int) -> bool:
         """Decide a successor's set on its own; record its model, or close this branch
-        with its (possibly cached) unsatisfiable core."""
+        with its (possibly cached) unsatisfiable core (True)."""
         fs, shared, x = self.fs, self.shared, self.root
-        if self.inherit:
-            initial = {_handle_key(fid) for fid, _, _ in self.boxes[x]}
-        else:
-            initial = {fs.a[fid] for fid, _, _ in self.boxes[x]}
-        if kind == S_DIA:
-            initial.add(content)
-        key = frozenset(initial)
-        found = shared.satisfied_by(key)
+        initial = key = self.inherited() | {content} if kind == S_DIA else self.inherited()
+        found = shared.satisfied_by(key, content if kind == S_DIA else None)
         core = None if found is not None else shared.cached_core(initial)
         if found is None and core is None:
             outcome = self.solve_alone(initial)
@@ -462,7 +493,7 @@ class Branch:
                 found = shared.remember_model(key, outcome[0])
         if found is not None:
             self.models.append(found)
-            return
+            return False
         assert core is not None
         y, r = self.fresh(), self.fresh()
         entries: dict[int, int] = {}
@@ -484,9 +515,13 @@ class Branch:
                 entries[fs.a[fid]] = self.fresh()
                 self.step(S_BOX, (eb, r), (entries[fs.a[fid]],))
         self.reuse(core, entries, handles, y)
+        return True
 
-    def solve_alone(self, initial: set[int]) -> tuple[World, frozenset[World]] | Core:
+    def solve_alone(self, initial: frozenset[int]) -> tuple[World, frozenset[World]] | Core:
         shared = self.shared
+        shared.successors += 1
+        if shared.successors > shared.cap:
+            raise Budget(shared.cap)
         label = shared.fresh()
         entries = {fid: shared.fresh() for fid in initial if fid >= 0}
         handles = {-1 - k: (shared.fresh(), shared.fresh()) for k in initial if k < 0}
@@ -523,18 +558,24 @@ class Branch:
 
     def next_diamond(self) -> bool:
         """Process one pending diamond (or seriality); False when nothing is left."""
+        if self.tree_mode and self.dia_ptr < len(self.dias):
+            pending: list[tuple[int, int]] = []
+            for _, fid, e in self.dias[self.dia_ptr :]:
+                content = self.fs.a[fid]
+                target = self.loop_target(content)
+                if target is None:
+                    pending.append((e, content))
+                elif target is not self:
+                    self.models.append((target.me, frozenset([target.me])))
+            self.dia_ptr = len(self.dias)
+            if pending:
+                self.try_children(pending)
+                return True
         while self.dia_ptr < len(self.dias):
             x, fid, e = self.dias[self.dia_ptr]
             self.dia_ptr += 1
             content = self.fs.a[fid]
-            if self.tree_mode:
-                target = self.loop_target(content)
-                if target is None:
-                    self.solve_child(S_DIA, e, content)
-                    return True
-                if target is not self:
-                    self.models.append((target.me, frozenset([target.me])))
-            elif not self.fulfilled(x, content):
+            if not self.fulfilled(x, content):
                 self.create_world(x, S_DIA, e, content)
                 return True
         if self.logic.serial and not self.logic.reflexive:
@@ -546,6 +587,36 @@ class Branch:
                         self.create_world(x, S_SERIAL, -1, -1)
                     return True
         return False
+
+    def try_children(self, pending: list[tuple[int, int]]) -> None:
+        """Decide the successors of this world's diamonds until one is unsatisfiable
+        (which closes the world) or all are satisfiable. In K, T and D, the second and
+        later ones are first probed, each allowed to decide only a few successor sets,
+        so that one that closes quickly is not found only after the first one's large
+        model is built (LWB `branch`: the refuted diamond comes last); the rest are then
+        solved in full, in order. Inside a probe, worlds do not probe again, so that a
+        probe's cost does not compound with the depth; what a probe completes (models,
+        cores) stays in the caches. Not in S4: its successors' results that loop back
+        to an ancestor are not cached, so an abandoned probe's work is lost (measured:
+        LWB s4_ipc_p and s4_md lost more than s4_branch_p won)."""
+        shared = self.shared
+        if len(pending) > 1 and shared.cap == _NO_CAP and not self.inherit:
+            left: list[tuple[int, int]] = [pending[0]]
+            for e, content in pending[1:]:
+                cap = shared.cap = shared.successors + _PROBE
+                try:
+                    if self.solve_child(S_DIA, e, content):
+                        return
+                except Budget as over:
+                    if over.cap != cap:
+                        raise
+                    left.append((e, content))
+                finally:
+                    shared.cap = _NO_CAP
+            pending = left
+        for e, content in pending:
+            if self.solve_child(S_DIA, e, content):
+                return
 
     def has_successor(self, x: int) -> bool:
         if self.tree_mode:

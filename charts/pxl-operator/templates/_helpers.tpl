@@ -48,12 +48,17 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   reads them and merge-patches the status subresource. `update` on pxlprovers/finalizers is what the
   OwnerReferencesPermissionEnforcement admission plugin demands before children may
   carry blockOwnerDeletion owner references (kopf.adopt sets them).
-- Children are read, created and merge-patched; the optional ones (HPA, Ingress) are
-  deleted when the spec turns them off. Deployments are watched for rollout progress
-  (a rollback restores the template kept in the PXLProver's status: no ReplicaSets).
+- Children are read, created and merge-patched (also to adopt ones orphaned by
+  `--cascade=orphan`), and watched (label-selected: managed-by pxl-operator) so a change
+  by hand is repaired at once; the optional ones (HPA, Ingress, PDB) are deleted when the
+  spec turns them off. Deployments are watched for rollout progress (a rollback restores
+  the template kept in the Deployment's annotations: no ReplicaSets).
 - Secrets: the HMAC key is created once and otherwise only read to check that a
   referenced one exists; never listed, watched, patched or deleted.
-- ConfigMaps: kernel sources are read and watched, never written.
+- ConfigMaps: kernel sources are read, and listed/watched only with the label selector
+  `pxl.logos.dev/kernel` (RBAC cannot express a label selector: the verbs are granted on
+  all ConfigMaps of a namespace; use watchNamespaces to narrow the namespaces). The
+  operator creates and deletes only its own immutable `<name>-kernel-<hash>` copies.
 - Events: kopf and the rollback logic post core/v1 Events.
 - NetworkPolicies, PodMonitors, PrometheusRules, ScaledObjects: rendered only when a
   PXLProver asks (spec.networkPolicy, spec.monitoring, autoscaling through KEDA) and
@@ -74,22 +79,22 @@ Namespaced permissions of the operator: exactly the API calls it makes.
   verbs: [get, list, watch, create, patch]
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, create, patch]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
-  verbs: [get, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [networking.k8s.io]
   resources: [ingresses]
-  verbs: [get, create, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
-  verbs: [get, create, patch]
+  verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, create]
 - apiGroups: [""]
   resources: [configmaps]
-  verbs: [get, list, watch]
+  verbs: [get, list, watch, create, delete]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
