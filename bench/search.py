@@ -2,8 +2,8 @@
 
 For each file: the standard score (largest n such that formulas 1..n all got the
 expected verdict within the limit), the time of that instance, and the total time.
-Countermodels are confirmed by the evaluator (the search does that before returning);
-proofs are counted as found, not checked — `bench/lwb.py` measures the whole pipeline.
+Neither is checked: countermodels are counted as found (the engine confirms them with the
+evaluator, outside the search) and so are proofs — `bench/lwb.py` measures the whole pipeline.
 
     .venv/bin/python bench/search.py [--limit 10] [--only k_branch] [--dir PATH]
 """

@@ -17,17 +17,32 @@ A hit must answer the USER's goal, never a different formula:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from cachetools import TTLCache
-from pxl_prover.engine import PROOF_METHOD
-from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, Not, Or, Top
+from pxl_prover import certificate
+from pxl_prover.answer import PROOF_METHOD, Answer
+from pxl_prover.check import evaluator
+from pxl_prover.countermodel import Countermodel
+from pxl_prover.formula import (
+    And,
+    Atom,
+    Bot,
+    Box,
+    Dia,
+    Formula,
+    Iff,
+    Implies,
+    Not,
+    Or,
+    Top,
+    children,
+)
+from pxl_prover.logics import LOGICS, Logic
 from pxl_prover.syntax import to_ascii
 
 MAX_VARIANTS = 4
@@ -46,14 +61,6 @@ _TAGS: dict[type, str] = {
 _COMMUTATIVE = (And, Or)
 
 
-def _children(f: Formula) -> tuple[Formula, ...]:
-    if isinstance(f, (Not, Box, Dia)):
-        return (f.arg,)
-    if isinstance(f, (And, Or, Implies, Iff)):
-        return (f.left, f.right)
-    return ()
-
-
 def _postorder(root: Formula) -> list[Formula]:
     """Every distinct subformula, children before parents, without recursion."""
     order: list[Formula] = []
@@ -68,7 +75,7 @@ def _postorder(root: Formula) -> list[Formula]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((c, False) for c in reversed(_children(node)))
+        stack.extend((c, False) for c in reversed(children(node)))
     return order
 
 
@@ -89,7 +96,7 @@ def _atom_colours(root: Formula) -> dict[str, bytes]:
             paths.setdefault(node.name, []).append(path)
             continue
         tag = _TAGS[type(node)].encode()
-        for index, child in enumerate(_children(node)):
+        for index, child in enumerate(children(node)):
             position = b"c" if isinstance(node, _COMMUTATIVE) else str(index).encode()
             stack.append((child, _digest(path, tag, position)))
     return {name: _digest(b"atom", *sorted(found)) for name, found in paths.items()}
@@ -103,7 +110,7 @@ def _shapes(root: Formula) -> dict[int, bytes]:
         if isinstance(node, Atom):
             shape[id(node)] = colours[node.name]
             continue
-        kids = [shape[id(c)] for c in _children(node)]
+        kids = [shape[id(c)] for c in children(node)]
         if isinstance(node, _COMMUTATIVE):
             kids.sort()
         shape[id(node)] = _digest(_TAGS[type(node)].encode(), *kids)
@@ -133,7 +140,7 @@ def canonical(formula: Formula) -> Canonical:
             index = numbering.setdefault(item.name, len(numbering))
             out.append(f"#{index}")
             continue
-        kids = list(_children(item))
+        kids = list(children(item))
         if isinstance(item, _COMMUTATIVE) and shape[id(kids[0])] > shape[id(kids[1])]:
             kids.reverse()
         tag = _TAGS[type(item)]
@@ -156,12 +163,8 @@ def rename(formula: Formula, mapping: dict[str, str]) -> Formula:
     for node in _postorder(formula):
         if isinstance(node, Atom):
             built[id(node)] = Atom(mapping.get(node.name, node.name))
-        elif isinstance(node, (Not, Box, Dia)):
-            built[id(node)] = type(node)(built[id(node.arg)])
-        elif isinstance(node, (And, Or, Implies, Iff)):
-            built[id(node)] = type(node)(built[id(node.left)], built[id(node.right)])
         else:
-            built[id(node)] = node
+            built[id(node)] = type(node)(*(built[id(child)] for child in children(node)))
     return built[id(formula)]
 
 
@@ -170,18 +173,71 @@ class _Variant:
     formula: Formula
     text: str
     atoms: tuple[str, ...]
-    answer: dict[str, Any]
+    answer: Answer
 
 
-ConfirmCountermodel = Callable[[dict[str, Any], Formula, str], bool]
-RelabelCertificate = Callable[[str, Formula, str], "str | None"]
+ConfirmCountermodel = Callable[[Countermodel, Formula, Logic], bool]
+RelabelCertificate = Callable[[str, Formula, Logic], "str | None"]
 
 
-PER_REQUEST_FIELDS = frozenset({"id", "latency_ms", "cache_hit", "timings_ms"})
+def confirm_countermodel(model: Countermodel, formula: Formula, logic: Logic) -> bool:
+    """Independent re-confirmation of a (renamed) countermodel on the user's formula."""
+    try:
+        return evaluator.confirm(model, formula, logic)
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
-def _storable(answer: dict[str, Any]) -> bool:
-    return bool(answer.get("verified")) and answer.get("verdict") in {"proved", "refuted"}
+def relabel_certificate(source: str, formula: Formula, logic: Logic) -> str | None:
+    """The cached certificate (a proof or a refutation) with its header naming the user's
+    goal and atoms, or None unless its Coq statement is exactly the one `certificate` gives
+    `formula`. Header and statement formats are defined once, in `certificate`."""
+    lines = source.split("\n")
+    refutation = certificate.IMPORT_REFUTATION in lines
+    start = certificate.IMPORT_REFUTATION if refutation else certificate.IMPORT
+    if start not in lines:
+        return None
+    body = lines[lines.index(start) + 1 :]
+    wanted = certificate.statement(formula, logic, refutation=refutation)
+    if [line for line in body if line.startswith("Theorem ")] != [wanted]:
+        return None
+    header = certificate.header(formula, logic, refutation=refutation)
+    return "\n".join([*header[:-1], *body])
+
+
+def _storable(answer: Answer) -> bool:
+    return answer.verified
+
+
+def _kept(answer: Answer) -> Answer:
+    """The answer without what belongs to the request that produced it."""
+    return replace(answer, id=None, latency_ms=None, cache_hit=None, timings_ms=None)
+
+
+def relabelled(stored: Answer, mapping: dict[str, str], certificate: str | None) -> Answer:
+    """A stored answer for the user's goal: atoms renamed by `mapping` in its countermodel,
+    `certificate` (the relabelled one, or None if it cannot be served) in place of the
+    stored one. A proof needs its certificate; a refutation without one stands on the
+    evaluator's check alone. The one place a cached answer is adapted: a new value."""
+    if certificate is not None or stored.certificate is None:
+        answer = replace(stored, certificate=certificate or stored.certificate)
+    else:
+        answer = replace(
+            stored,
+            certificate=None,
+            assumptions=None,
+            proof_method=PROOF_METHOD["refuted_evaluator"],
+        )
+    model = answer.countermodel
+    if model is None:
+        return answer
+    valuation = {
+        world: tuple(sorted(mapping[a] for a in model.true_atoms(world) if a in mapping))
+        for world in model.worlds
+    }
+    return replace(
+        answer, countermodel=Countermodel(model.worlds, model.relation, valuation, model.world)
+    )
 
 
 class ProofCache:
@@ -192,8 +248,8 @@ class ProofCache:
         maxsize: int,
         ttl_s: float,
         *,
-        confirm_countermodel: ConfirmCountermodel,
-        relabel_certificate: RelabelCertificate,
+        confirm_countermodel: ConfirmCountermodel = confirm_countermodel,
+        relabel_certificate: RelabelCertificate = relabel_certificate,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.maxsize = maxsize
@@ -213,23 +269,21 @@ class ProofCache:
         with self._lock:
             return 0 if self._store is None else len(self._store)  # distinct canonical forms
 
-    def get_exact(self, kernel_hash: str, logic: str, goal: str) -> dict[str, Any] | None:
-        """The answer served before for this very goal text (a shallow copy), or None."""
+    def get_exact(self, kernel_hash: str, logic: str, goal: str) -> Answer | None:
+        """The answer served before for this very goal text, or None."""
         if self._exact is None:
             return None
         with self._lock:
-            answer = self._exact.get((kernel_hash, logic, goal))
-        return dict(answer) if answer is not None else None
+            return self._exact.get((kernel_hash, logic, goal))
 
-    def put_exact(self, kernel_hash: str, logic: str, goal: str, answer: dict[str, Any]) -> None:
+    def put_exact(self, kernel_hash: str, logic: str, goal: str, answer: Answer) -> None:
         """Remember a verified answer as served for `goal`; per-request fields are dropped."""
         if self._exact is None or not _storable(answer):
             return
-        kept = {k: v for k, v in answer.items() if k not in PER_REQUEST_FIELDS}
         with self._lock:
-            self._exact[(kernel_hash, logic, goal)] = copy.deepcopy(kept)
+            self._exact[(kernel_hash, logic, goal)] = _kept(answer)
 
-    def get(self, kernel_hash: str, logic: str, formula: Formula) -> dict[str, Any] | None:
+    def get(self, kernel_hash: str, logic: str, formula: Formula) -> Answer | None:
         """An answer for `formula` (atoms named as the user named them), or None."""
         if self._store is None:
             return None
@@ -242,41 +296,30 @@ class ProofCache:
                 return answer
         return None
 
-    def put(self, kernel_hash: str, logic: str, formula: Formula, answer: dict[str, Any]) -> None:
+    def put(self, kernel_hash: str, logic: str, formula: Formula, answer: Answer) -> None:
         """Store a verified proved/refuted answer; anything else is ignored."""
         if self._store is None or not _storable(answer):
             return
         canon = canonical(formula)
         key = (kernel_hash, logic, canon.text)
-        kept = {k: v for k, v in answer.items() if k not in PER_REQUEST_FIELDS}
-        variant = _Variant(formula, to_ascii(formula), canon.atoms, copy.deepcopy(kept))
+        variant = _Variant(formula, to_ascii(formula), canon.atoms, _kept(answer))
         with self._lock:
             old = tuple(v for v in self._store.get(key, ()) if v.text != variant.text)
             self._store[key] = (variant, *old)[:MAX_VARIANTS]
 
-    def _adapt(
-        self, variant: _Variant, formula: Formula, canon: Canonical
-    ) -> dict[str, Any] | None:
+    def _adapt(self, variant: _Variant, formula: Formula, canon: Canonical) -> Answer | None:
+        stored = variant.answer
         mapping = dict(zip(variant.atoms, canon.atoms, strict=True))
-        answer = copy.deepcopy(variant.answer)
-        if "certificate" in answer:  # a proof, or a countermodel Coq checked too
+        logic = LOGICS[stored.logic]  # stored answers name their logic canonically
+        certificate = None
+        if stored.certificate is not None:  # a proof, or a countermodel Coq checked too
             renamed = to_ascii(rename(variant.formula, mapping)) == to_ascii(formula)
-            relabelled = renamed and self._relabel(answer["certificate"], formula, answer["logic"])
-            if relabelled:
-                answer["certificate"] = relabelled
-            elif answer["verdict"] == "proved":
+            certificate = renamed and self._relabel(stored.certificate, formula, logic) or None
+            if certificate is None and stored.verdict == "proved":
                 return None
-            else:  # its Coq statement names the stored order: keep the evaluator's check only
-                del answer["certificate"]
-                answer.pop("assumptions", None)
-                answer["proof_method"] = PROOF_METHOD["refuted_evaluator"]
-        if answer["verdict"] == "proved":
-            return answer
-        model = answer["countermodel"]
-        model["valuation"] = {
-            world: sorted(mapping[a] for a in atoms if a in mapping)
-            for world, atoms in model["valuation"].items()
-        }
-        if not self._confirm(model, formula, answer["logic"]):
+        answer = relabelled(stored, mapping, certificate)
+        if answer.countermodel is not None and not self._confirm(
+            answer.countermodel, formula, logic
+        ):
             return None
         return answer

@@ -1,6 +1,6 @@
 """Certificates: closed labelled tableaux that the Coq kernel's checker replays.
 
-The search (untrusted) builds a `Tableau` tree; `render` turns it into Coq source
+The search (untrusted) builds a `Tableau` tree (`prooftree.py`); `render` turns it into Coq source
 stating `valid_<logic> <formula>` and proving it by reflection with the kernel's
 checker (`coq/Tableau.v`, `check`), whose soundness is proved in Coq.
 
@@ -30,98 +30,31 @@ Rules (what each adds, and when the checker accepts it):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
+from .check.gate import CAST, IMPORT, IMPORT_REFUTATION, THEOREM
 from .countermodel import Countermodel
-from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top
+from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top, atoms, children
 from .formula import Box as FBox
 from .formula import Dia as FDia
 from .logics import Logic
-from .syntax import atoms, to_ascii
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    i: int
-    j: int
-
-
-@dataclass(frozen=True, slots=True)
-class CloseBot:
-    i: int
-
-
-@dataclass(frozen=True, slots=True)
-class AndRule:
-    i: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class OrRule:
-    i: int
-    left: Tableau
-    right: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class BoxRule:
-    i: int
-    k: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class DiaRule:
-    i: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class Refl:
-    w: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class Serial:
-    w: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class Sym:
-    k: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class Trans:
-    k1: int
-    k2: int
-    then: Tableau
-
-
-@dataclass(frozen=True, slots=True)
-class Eucl:
-    k1: int
-    k2: int
-    then: Tableau
-
-
-Tableau = (
-    Close | CloseBot | AndRule | OrRule | BoxRule | DiaRule | Refl | Serial | Sym | Trans | Eucl
+from .prooftree import (
+    AndRule,
+    BoxRule,
+    Close,
+    CloseBot,
+    DiaRule,
+    Eucl,
+    OrRule,
+    Refl,
+    Serial,
+    Sym,
+    Tableau,
+    Trans,
 )
-
+from .syntax import to_ascii
 
 # ---------------------------------------------------------------------------
-# Rendering to Coq, and the shape a certificate must have to be handed to Coq.
-
-THEOREM = "pxl_goal"
-IMPORT = "From PXL Require Import Tableau."
-IMPORT_REFUTATION = "From PXL Require Import Countermodel."
-CAST = "ltac:(vm_cast_no_check (eq_refl true))"
+# Rendering to Coq (the shape a certificate must have to be handed to Coq is the gate's:
+# `pxl_prover.check.gate`).
 
 _FORM_CTOR = {
     Atom: "Var",
@@ -148,36 +81,6 @@ _TAB_CTOR = {
     Trans: "TTrans",
     Eucl: "TEucl",
 }
-# Identifiers a certificate's terms may contain: the kernel's constructors, nothing else.
-# With this, what a proof rests on is exactly what its `tableau_<logic>` (or, for a
-# refutation, `refute_<logic>`) lemma rests on.
-TERM_IDENTIFIERS = (
-    frozenset(_FORM_CTOR.values())
-    | frozenset(_TAB_CTOR.values())
-    | frozenset({"mkfmodel", "E", "T"})
-)
-_LOGIC_NAMES = "K|T|D|B|S4|S5|KD45"
-_STATEMENT = re.compile(rf"^Theorem (\w+) : (~ )?valid_({_LOGIC_NAMES}) (.+)$", re.S)
-_PROOF = re.compile(
-    rf"^Proof \((tableau|refute)_({_LOGIC_NAMES}) _ (.+) {re.escape(CAST)}\)$", re.S
-)
-_TERM_TOKENS = re.compile(r"[A-Za-z_][A-Za-z0-9_']*|\d+|[()\[\];]|\s+|.", re.S)
-
-
-class CertificateFormatError(ValueError):
-    """The text is not a certificate of the shape PXL produces and checks."""
-
-
-@dataclass(frozen=True, slots=True)
-class Shape:
-    """A certificate read back: its logic, the lemma it applies, its Coq sentences, the
-    claim its theorem states (`valid_L ...` or `~ valid_L ...`) and its proof term."""
-
-    logic: str
-    lemma: str
-    sentences: tuple[str, ...]
-    claim: str
-    proof: str
 
 
 def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
@@ -196,9 +99,8 @@ def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
         if isinstance(item, Top | Bot):
             out.append(ctor)
             continue
-        children = (item.arg,) if isinstance(item, Not | FBox | FDia) else (item.left, item.right)
         out.append(ctor)
-        for child in reversed(children):
+        for child in reversed(children(item)):
             if isinstance(child, Top | Bot):
                 stack.extend([child, " "])
             else:
@@ -338,53 +240,3 @@ def render_refutation(
             "",
         ]
     )
-
-
-def _closed_term(term: str) -> bool:
-    """True when a term mentions nothing but kernel constructors, numerals and lists."""
-    depth = 0
-    for token in _TERM_TOKENS.findall(term):
-        if token.isspace() or token.isdigit() or token in "[];":
-            continue
-        if token == "(":
-            depth += 1
-        elif token == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-        elif token not in TERM_IDENTIFIERS:
-            return False
-    return depth == 0
-
-
-def read(source: str, theorem: str = THEOREM) -> Shape:
-    """Read a certificate back into Coq sentences, refusing anything but PXL's own shapes:
-    `From PXL Require Import Tableau.`, `Theorem <theorem> : valid_L <closed term>.` and
-    `Proof (tableau_L _ <closed term> <the VM cast>).` for a proof; the same with
-    `Countermodel`, `~ valid_L` and `refute_L` for a refutation. (`Proof term.` is Coq's
-    abbreviation for `Proof. exact term. Qed.`: the kernel checks it, casts included.)"""
-    body = re.sub(r"\(\*.*?\*\)", " ", source, flags=re.S)
-    parts = [" ".join(p.split()) for p in re.split(r"\.(?=\s|$)", body)]
-    parts = [p for p in parts if p]
-    if len(parts) != 3:
-        raise CertificateFormatError("a certificate is: the import, the theorem, its proof term")
-    statement = _STATEMENT.match(parts[1])
-    applied = _PROOF.match(parts[2])
-    if statement is None or statement.group(1) != theorem:
-        raise CertificateFormatError(
-            f"the certificate must state `Theorem {theorem} : valid_L ...` or `~ valid_L ...`"
-        )
-    refutation = statement.group(2) is not None
-    lemma_kind = "refute" if refutation else "tableau"
-    if parts[0] + "." != (IMPORT_REFUTATION if refutation else IMPORT):
-        raise CertificateFormatError("the certificate imports the wrong kernel module")
-    if applied is None or applied.groups()[:2] != (lemma_kind, statement.group(3)):
-        raise CertificateFormatError(
-            f"the proof must be the {lemma_kind} lemma of the theorem's logic with the VM cast"
-        )
-    if not (_closed_term(statement.group(4)) and _closed_term(applied.group(3))):
-        raise CertificateFormatError("certificate terms may contain only kernel constructors")
-    logic = statement.group(3)
-    claim = parts[1].split(" : ", 1)[1]
-    proof = parts[2].removeprefix("Proof ")
-    return Shape(logic, f"{lemma_kind}_{logic}", tuple(p + "." for p in parts[1:]), claim, proof)

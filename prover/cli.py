@@ -22,7 +22,7 @@ from typing import Any
 
 from pxl_prover import __version__, kernel, logics, syntax
 from pxl_prover.client import RemoteProver, ServerError
-from pxl_prover.formula import Formula
+from pxl_prover.formula import Formula, atoms, depth, size
 
 Subcommands = Any  # argparse's `_SubParsersAction`, whose type argparse keeps private
 EXIT_FAILED = 1
@@ -70,9 +70,9 @@ def describe_formula(formula: Formula) -> dict[str, Any]:
     return {
         "ascii": syntax.to_ascii(formula),
         "unicode": syntax.to_unicode(formula),
-        "atoms": syntax.atoms(formula),
-        "depth": syntax.depth(formula),
-        "size": syntax.size(formula),
+        "atoms": atoms(formula),
+        "depth": depth(formula),
+        "size": size(formula),
     }
 
 
@@ -152,7 +152,7 @@ def add_prove(subcommands: Subcommands) -> None:
     )
     command.add_argument("goal", nargs="?", help="the goal, e.g. 'BOX(A -> A)'")
     command.add_argument("-f", "--file", type=Path, help="decide every goal in FILE (one a line)")
-    command.add_argument("--logic", default=None, help="K, T, D, B, S4, S5 (default), KD45")
+    command.add_argument("--logic", default=None, help=logics.described())
     command.add_argument("--timeout", type=int, default=None, metavar="MS", help="time limit")
     command.add_argument("--json", action="store_true", help="print the answer object as JSON")
     command.add_argument("--certificate", action="store_true", help="print the Coq certificate")

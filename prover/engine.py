@@ -5,7 +5,8 @@ The search is untrusted. A `proved` verdict is issued only after a Coq session w
 reported kernel accepted the certificate and it rests on no undeclared axiom; a
 `refuted` verdict only after the independent evaluator confirmed the countermodel
 (frame conditions and the goal false at the named world). Anything else is `unknown`,
-with the limit or failure named.
+with the limit or failure named. The checks are `pxl_prover.check`'s; the answer is an
+immutable `Answer` made here alone (`_Draft`), its `verified` following from its verdict.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Protocol
 
-from . import certificate, evaluator, tableau
+from . import certificate, tableau
+from .answer import PROOF_METHOD, Answer, Verdict
+from .check import evaluator
+from .check.gate import THEOREM
 from .config import TIMEOUT_CEILING_MS
-from .countermodel import Countermodel
 from .formula import Formula
 from .logics import Logic, get_logic
 from .sessions import CheckResult, SessionError, SessionOutOfMemory, SessionTimeout
@@ -31,13 +36,6 @@ DEFAULT_NODE_BUDGET = 2_000_000
 # Countermodels above this size are confirmed by the evaluator alone: Coq's check of them
 # would take seconds and add nothing the independent evaluator has not already shown.
 COQ_COUNTERMODEL_MAX_WORLDS = 256
-
-PROOF_METHOD = {
-    "proved": "tableau certificate checked by Coq (reflection)",
-    "refuted": "Kripke countermodel checked by an independent evaluator and by Coq",
-    "refuted_evaluator": "Kripke countermodel checked by an independent evaluator",
-    "unknown": "none",
-}
 
 # Goals whose verdicts are known from the textbook: the start-up canary proves and
 # refutes them on the loaded kernel, touching every logic's lemma once.
@@ -63,6 +61,35 @@ class Checker(Protocol):
     def check(self, source: str, theorem: str, timeout_s: float) -> CheckResult: ...
 
 
+@dataclass(slots=True)
+class _Draft:
+    """What the engine knows of an answer before its verdict: the only place an `Answer`
+    is made, by `verdict` (after the check it needs) or `unknown`."""
+
+    logic: str
+    normalized: str
+    kernel_hash: str
+    timings: dict[str, float] | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def verdict(self, verdict: Verdict, proof_method: str | None = None, **payload: Any) -> Answer:
+        timings = MappingProxyType(dict(self.timings)) if self.timings is not None else None
+        return Answer(
+            id=self.id,
+            logic=self.logic,
+            normalized=self.normalized,
+            kernel_hash=self.kernel_hash,
+            timings_ms=timings,
+            verdict=verdict,
+            proof_method=proof_method or PROOF_METHOD[verdict],
+            **payload,
+        )
+
+    def unknown(self, reason: str, detail: str, **extra: Any) -> Answer:
+        limits = MappingProxyType({"reason": reason, "detail": detail, **extra})
+        return self.verdict("unknown", limits=limits)
+
+
 class Prover:
     """Decides goals and returns answers (docs/http-api.md); thread-safe if its checker is."""
 
@@ -86,24 +113,30 @@ class Prover:
         return self.checker.kernel_hash
 
     def prove(
+        self, goal: str, logic: Logic | str | None = None, timeout_ms: int | None = None
+    ) -> dict[str, Any]:
+        """The answer for `goal` as the HTTP API shows it (`Answer.to_json`)."""
+        return self.answer(goal, logic, timeout_ms).to_json()
+
+    def answer(
         self,
         goal: str,
-        logic: str | None = None,
+        logic: Logic | str | None = None,
         timeout_ms: int | None = None,
         *,
         formula: Formula | None = None,
-    ) -> dict[str, Any]:
-        """Decide `goal` in `logic`; raises ParseError / UnknownLogic / ValueError on bad input.
-        `formula`: `goal` already parsed (with this prover's limits) by the caller."""
+    ) -> Answer:
+        """Decide `goal` in `logic` (a `Logic`, or a name to look up); raises ParseError /
+        UnknownLogic / ValueError on bad input. `formula`: `goal` already parsed (with this
+        prover's limits) by the caller."""
         started = time.monotonic()
-        chosen = get_logic(logic)
+        chosen = logic if isinstance(logic, Logic) else get_logic(logic)
         budget_ms = self._budget(timeout_ms)
         if formula is None:
             formula = parse(goal, self.limits)
-        answer = self.decide(formula, chosen, budget_ms, started)
-        answer["goal"] = goal
-        answer["latency_ms"] = round((time.monotonic() - started) * 1000, 3)
-        return answer
+        decided = self.decide(formula, chosen, budget_ms, started)
+        latency_ms = round((time.monotonic() - started) * 1000, 3)
+        return replace(decided, goal=goal, latency_ms=latency_ms)
 
     def _budget(self, timeout_ms: int | None) -> int:
         if timeout_ms is None:
@@ -116,116 +149,82 @@ class Prover:
 
     def decide(
         self, formula: Formula, logic: Logic, budget_ms: int, started: float | None = None
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Search, then check what the search found; never more trust than the check gives."""
         started = time.monotonic() if started is None else started
         deadline = started + budget_ms / 1000
-        answer: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "logic": logic.name,
-            "normalized": to_ascii(formula),
-            "kernel_hash": self.kernel_hash,
-        }
+        draft = _Draft(logic.name, to_ascii(formula), self.kernel_hash)
         try:
             found = tableau.search(formula, logic, deadline=deadline, node_budget=self.node_budget)
         except (MemoryError, RecursionError) as exc:
-            return self._unknown(
-                answer, "memory", f"the search ran out of memory: {type(exc).__name__}"
-            )
+            return draft.unknown("memory", f"the search ran out of memory: {type(exc).__name__}")
         except tableau.SearchOverran as exc:
-            return self._unknown(answer, "time", str(exc))
+            return draft.unknown("time", str(exc))
         except tableau.SearchCrashed as exc:
-            return self._unknown(answer, "memory", str(exc))
-        except tableau.SearchBug as exc:  # the search's own model check failed: no verdict
-            log.error("search bug on %s: %s", answer["normalized"][:200], exc)
-            return self._unknown(answer, "check_failed", f"the search failed a self-check: {exc}")
+            return draft.unknown("memory", str(exc))
         searched = time.monotonic()
-        answer["timings_ms"] = {"search": round((searched - started) * 1000, 3)}
+        draft.timings = {"search": round((searched - started) * 1000, 3)}
         if isinstance(found, tableau.Unknown):
-            return self._unknown(answer, found.reason, found.detail, budget_ms=budget_ms)
+            return draft.unknown(found.reason, found.detail, budget_ms=budget_ms)
         if isinstance(found, tableau.Refutation):
-            return self._refuted(answer, formula, logic, found.model, searched, deadline)
+            return self._refuted(draft, formula, logic, found, searched, deadline)
         source = certificate.render(formula, logic, found.tree)
-        return self._coq_checked(answer, source, deadline, "proved", certificate=source)
+        return self._coq_checked(draft, source, deadline, "proved", certificate=source)
 
     def _refuted(
         self,
-        answer: dict[str, Any],
+        draft: _Draft,
         formula: Formula,
         logic: Logic,
-        model: Countermodel,
+        found: tableau.Refutation,
         searched: float,
         deadline: float,
-    ) -> dict[str, Any]:
-        """A countermodel counts once the independent evaluator confirms it. Coq then checks
+    ) -> Answer:
+        """A countermodel counts once the independent evaluator confirms it (the contracted
+        model, else the one before contraction). Coq then checks
         it too (unless turned off, or the model is too big to be worth it); if Coq runs out
         of time or memory the evaluator's confirmation stands alone, but if Coq rejects the
         model the two checkers disagree, and there is no verdict."""
-        if not evaluator.confirm(model, formula, logic):
-            log.error(
-                "search produced a countermodel the evaluator rejects: %s", answer["normalized"]
-            )
-            return self._unknown(answer, "check_failed", "the countermodel did not check")
-        answer["timings_ms"]["check"] = round((time.monotonic() - searched) * 1000, 3)
-        countermodel = model.to_json()
+        candidates = (found.model, found.uncontracted)
+        model = next((m for m in candidates if m and evaluator.confirm(m, formula, logic)), None)
+        if model is None:
+            log.error("search produced a countermodel the evaluator rejects: %s", draft.normalized)
+            return draft.unknown("check_failed", "the countermodel did not check")
+        draft.timings["check"] = round((time.monotonic() - searched) * 1000, 3)
         if self.coq_countermodels and len(model.worlds) <= COQ_COUNTERMODEL_MAX_WORLDS:
             source = certificate.render_refutation(formula, logic, model)
-            attempt = dict(answer, timings_ms=dict(answer["timings_ms"]))
+            attempt = replace(draft, timings=dict(draft.timings))
             checked = self._coq_checked(
-                attempt, source, deadline, "refuted", countermodel=countermodel, certificate=source
+                attempt, source, deadline, "refuted", countermodel=model, certificate=source
             )
-            if checked["verdict"] == "refuted" or checked["limits"]["reason"] == "check_failed":
+            if checked.verdict == "refuted" or checked.limits["reason"] == "check_failed":
                 return checked
-        answer = self._verdict(answer, "refuted", countermodel=countermodel)
-        answer["proof_method"] = PROOF_METHOD["refuted_evaluator"]
-        return answer
+        return draft.verdict(
+            "refuted", proof_method=PROOF_METHOD["refuted_evaluator"], countermodel=model
+        )
 
     def _coq_checked(
-        self, answer: dict[str, Any], source: str, deadline: float, verdict: str, **payload: Any
-    ) -> dict[str, Any]:
+        self, draft: _Draft, source: str, deadline: float, verdict: Verdict, **payload: Any
+    ) -> Answer:
         """Have Coq check `source`; the verdict stands only if the kernel accepted it."""
         try:
-            result = self.checker.check(
-                source, certificate.THEOREM, max(deadline - time.monotonic(), 0.5)
-            )
+            result = self.checker.check(source, THEOREM, max(deadline - time.monotonic(), 0.5))
         except SessionOutOfMemory:
-            return self._unknown(answer, "memory", "Coq ran out of memory checking the certificate")
+            return draft.unknown("memory", "Coq ran out of memory checking the certificate")
         except SessionTimeout as exc:
-            return self._unknown(answer, "time", str(exc))
+            return draft.unknown("time", str(exc))
         except SessionError as exc:
-            return self._unknown(answer, "checker", str(exc))
-        timings = answer["timings_ms"]
+            return draft.unknown("checker", str(exc))
+        timings = draft.timings
         timings["check"] = round(timings.get("check", 0) + result.elapsed_ms, 3)
-        if not result.accepted and "Out of memory" in result.message:
-            return self._unknown(answer, "memory", "Coq ran out of memory checking the certificate")
+        if result.out_of_memory:
+            return draft.unknown("memory", "Coq ran out of memory checking the certificate")
         if not result.accepted:
             log.error(
-                "Coq rejected a certificate for %s: %s", answer["normalized"][:200], result.message
+                "Coq rejected a certificate for %s: %s", draft.normalized[:200], result.message
             )
-            return self._unknown(
-                answer, "check_failed", f"Coq rejected the certificate: {result.message}"
-            )
-        answer["assumptions"] = list(result.assumptions)
-        return self._verdict(answer, verdict, **payload)
-
-    @staticmethod
-    def _verdict(answer: dict[str, Any], verdict: str, **payload: Any) -> dict[str, Any]:
-        answer.update(
-            verdict=verdict,
-            verified=True,
-            ok=verdict == "proved",
-            proof_method=PROOF_METHOD[verdict],
-        )
-        answer.update(payload)
-        return answer
-
-    @staticmethod
-    def _unknown(answer: dict[str, Any], reason: str, detail: str, **extra: Any) -> dict[str, Any]:
-        answer.update(
-            verdict="unknown", verified=False, ok=False, proof_method=PROOF_METHOD["unknown"]
-        )
-        answer["limits"] = {"reason": reason, "detail": detail, **extra}
-        return answer
+            return draft.unknown("check_failed", f"Coq rejected the certificate: {result.message}")
+        return draft.verdict(verdict, assumptions=tuple(result.assumptions), **payload)
 
     def canary(self, parallel: int = 1) -> list[str]:
         """Prove and refute the textbook goals on this kernel; the problems found (none = pass).
@@ -237,12 +236,12 @@ class Prover:
         def run(case: tuple[str, str, str]) -> str | None:
             goal, logic, expected = case
             try:
-                answer = self.prove(goal, logic, timeout_ms=60_000)
+                answer = self.answer(goal, logic, timeout_ms=60_000)
             except Exception as exc:  # noqa: BLE001 - a canary reports, it does not crash
                 return f"{goal} in {logic}: {type(exc).__name__}: {exc}"
-            if answer["verdict"] != expected or not answer["verified"]:
-                detail = answer.get("limits", {}).get("detail", "")
-                got = f"got {answer['verdict']} {detail}".strip()
+            if answer.verdict != expected or not answer.verified:
+                detail = (answer.limits or {}).get("detail", "")
+                got = f"got {answer.verdict} {detail}".strip()
                 return f"{goal} in {logic}: expected {expected}, {got}"
             return None
 

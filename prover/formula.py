@@ -67,3 +67,50 @@ class Dia:
 Formula = Atom | Top | Bot | Not | And | Or | Implies | Iff | Box | Dia
 UNARY = (Not, Box, Dia)
 BINARY = (And, Or, Implies, Iff)
+
+
+# Walks are iterative: goals nest thousands of levels deep.
+
+
+def children(f: Formula) -> tuple[Formula, ...]:
+    """The immediate subformulas, left to right (none for atoms and constants)."""
+    if isinstance(f, UNARY):
+        return (f.arg,)
+    if isinstance(f, BINARY):
+        return (f.left, f.right)
+    return ()
+
+
+def atoms(formula: Formula) -> list[str]:
+    """Atom names in order of first occurrence, reading left to right."""
+    seen: dict[str, None] = {}
+    todo = [formula]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Atom):
+            seen.setdefault(node.name)
+        todo.extend(reversed(children(node)))
+    return list(seen)
+
+
+def depth(formula: Formula) -> int:
+    """Nesting of connectives: 0 for an atom or constant, 1 + the deepest child otherwise."""
+    deepest = 0
+    todo = [(formula, 0)]
+    while todo:
+        node, level = todo.pop()
+        below = children(node)
+        todo.extend((child, level + 1) for child in below)
+        if not below:
+            deepest = max(deepest, level)
+    return deepest
+
+
+def size(formula: Formula) -> int:
+    """Number of nodes (atoms, constants and connectives)."""
+    count = 0
+    todo = [formula]
+    while todo:
+        count += 1
+        todo.extend(children(todo.pop()))
+    return count

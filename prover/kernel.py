@@ -1,12 +1,11 @@
-"""The PXL kernel on disk: where it lives, its hash (docs/kernel.md), and compiling it.
+"""The PXL kernel on disk: where it lives, and compiling it.
 
-The kernel hash is the one identity the prover reports and the operator rolls on, so
-it is defined here once and both sides call `kernel_hash`.
+Its identity (the hash of docs/kernel.md, the declared axioms, the manifest a build must
+still match) is the trusted package's: `pxl_prover.check.identity`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -19,64 +18,21 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from .check.identity import (
+    ASSUMPTIONS_FILE,
+    CERTIFICATE_LEMMAS,
+    MANIFEST_FILE,
+    build_intact,
+    compiled_files,
+    kernel_files,
+    kernel_hash,
+)
+from .check.identity import hash_sources as hash_sources
+
 log = logging.getLogger(__name__)
 
 REPO_KERNEL_DIR = Path(__file__).resolve().parent.parent / "coq"
 
-
-def kernel_files(kernel_dir: str | os.PathLike[str]) -> list[Path]:
-    """The kernel's `.v` files, sorted by their path relative to the kernel folder.
-
-    Paths through a `..`-prefixed name are skipped: a kubelet mounts a ConfigMap as a
-    hidden `..<timestamp>/` folder, a `..data` link to it and one link per key through
-    `..data`, so only the links are the files the user put in the ConfigMap (a key may
-    not start with `..`).
-    """
-    root = Path(kernel_dir)
-    return sorted(
-        (
-            p
-            for p in root.rglob("*.v")
-            if p.is_file() and not any(part.startswith("..") for part in p.relative_to(root).parts)
-        ),
-        key=lambda p: p.relative_to(root).as_posix(),
-    )
-
-
-def hash_sources(files: dict[str, bytes]) -> str:
-    """Kernel hash of in-memory sources keyed by relative path (e.g. a ConfigMap's data).
-
-    sha256 over the concatenation, in path order, of `path + "\\n" + sha256(bytes) + "\\n"`.
-    """
-    outer = hashlib.sha256()
-    for rel in sorted(files):
-        outer.update(f"{rel}\n{hashlib.sha256(files[rel]).hexdigest()}\n".encode())
-    return outer.hexdigest()
-
-
-def kernel_hash(kernel_dir: str | os.PathLike[str]) -> str:
-    """Kernel hash of a folder of `.v` files (docs/kernel.md)."""
-    root = Path(kernel_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"kernel folder not found: {root}")
-    return hash_sources(
-        {p.relative_to(root).as_posix(): p.read_bytes() for p in kernel_files(root)}
-    )
-
-
-# The axioms the kernel uses on purpose (listed in coq/README.md). A certificate whose
-# `Print Assumptions` names anything else is rejected.
-DECLARED_AXIOMS: frozenset[str] = frozenset({"Classical_Prop.classic"})
-
-# The lemmas certificates apply, one per logic for proofs (tableau_L) and for refutations
-# (refute_L), and the file in a build folder where Coq's
-# `Print Assumptions` of each is recorded when the kernel is compiled.
-_LOGICS = ("K", "T", "D", "B", "S4", "S5", "KD45")
-CERTIFICATE_LEMMAS = tuple(f"{kind}_{name}" for kind in ("tableau", "refute") for name in _LOGICS)
-ASSUMPTIONS_FILE = "assumptions.json"
-# What a finished build holds: the kernel hash, the sha256 of every compiled `.vo` file and
-# the recorded assumptions. A build folder is used only while it still matches it.
-MANIFEST_FILE = "manifest.json"
 
 # The kernel's logical name and the module certificates import.
 LOGICAL_NAME = "PXL"
@@ -182,41 +138,14 @@ def _record_assumptions(build_dir: Path) -> None:
     (build_dir / ASSUMPTIONS_FILE).write_text(json.dumps(recorded, indent=2) + "\n")
 
 
-def _compiled_files(build_dir: Path) -> dict[str, str]:
-    """sha256 of every `.vo` file in a build folder, keyed by relative path."""
-    return {
-        path.relative_to(build_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(build_dir.rglob("*.vo"))
-    }
-
-
 def _write_manifest(build_dir: Path, digest: str) -> None:
     """Record what was built, so that a later use can tell the build was not altered."""
     manifest = {
         "kernel_hash": digest,
-        "compiled": _compiled_files(build_dir),
+        "compiled": compiled_files(build_dir),
         "assumptions": json.loads((build_dir / ASSUMPTIONS_FILE).read_text()),
     }
     (build_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def build_intact(build_dir: Path, digest: str) -> bool:
-    """True when `build_dir` is a finished build of kernel `digest` that still holds exactly
-    the `.vo` files and assumptions recorded when it was compiled (the source hash alone
-    names a build; it does not vouch for what is in the folder now)."""
-    try:
-        if not (build_dir / ".complete").is_file():
-            return False
-        manifest = json.loads((build_dir / MANIFEST_FILE).read_text())
-        assumptions = json.loads((build_dir / ASSUMPTIONS_FILE).read_text())
-        return (
-            manifest.get("kernel_hash") == digest
-            and manifest.get("assumptions") == assumptions
-            and bool(manifest.get("compiled"))
-            and manifest["compiled"] == _compiled_files(build_dir)
-        )
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def prebuilt_roots() -> list[Path]:

@@ -40,6 +40,16 @@ ALIASES: dict[str, str] = {"KT": "T", "KD": "D", "KTB": "B"}
 DEFAULT_LOGIC = "S5"
 
 
+def described() -> str:
+    """The logics as help texts list them: every name, its aliases, the default marked."""
+    parts = []
+    for name in LOGICS:
+        aliases = [alias for alias, target in ALIASES.items() if target == name]
+        notes = [*aliases, *(["default"] if name == DEFAULT_LOGIC else [])]
+        parts.append(f"{name} ({', '.join(notes)})" if notes else name)
+    return ", ".join(parts)
+
+
 class UnknownLogic(ValueError):
     """Raised for a logic name PXL does not know; the message lists the known ones."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pxl_prover import __version__
+from pxl_prover.logics import LOGICS, described
 
 _HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 _NON_NEG = {"type": "number", "minimum": 0}
@@ -65,7 +66,7 @@ ANSWER = {
         "ok": {"type": "boolean", "description": "true iff proved and verified"},
         "id": {"type": "string"},
         "verdict": {"enum": ["proved", "refuted", "unknown"]},
-        "logic": {"enum": ["K", "T", "D", "B", "S4", "S5", "KD45"]},
+        "logic": {"enum": list(LOGICS)},
         "goal": {"type": "string"},
         "normalized": {"type": "string"},
         "verified": {"type": "boolean"},
@@ -167,7 +168,7 @@ PERFORMANCE = {
 }
 
 _TIMEOUT = {"type": "integer", "minimum": 1, "description": "per-goal limit, ms"}
-_LOGIC = {"type": "string", "description": "K, T (KT), D (KD), B (KTB), S4, S5, KD45"}
+_LOGIC = {"type": "string", "description": described()}
 
 PROVE_REQUEST = {
     "type": "object",

@@ -166,8 +166,7 @@ class SessionPool:
             except BaseException:
                 self._release(session, reason="error")
                 raise
-            out_of_memory = not result.accepted and "out of memory" in result.message.lower()
-            self._release(session, reason="memory" if out_of_memory else None)
+            self._release(session, reason="memory" if result.out_of_memory else None)
             return result
         raise AssertionError("unreachable")
 

@@ -13,16 +13,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pxl_prover import certificate, evaluator, kernel, syntax, tableau
+from pxl_prover import kernel, syntax, tableau
 from pxl_prover.admission import Admission
+from pxl_prover.answer import Answer
 from pxl_prover.cache import ProofCache
 from pxl_prover.config import ServerConfig
-from pxl_prover.countermodel import Countermodel
-from pxl_prover.formula import Formula
-from pxl_prover.logics import get_logic
+from pxl_prover.logics import Logic, get_logic
 from pxl_prover.metrics import ServiceMetrics
 from pxl_prover.pool import PoolUnavailable, SessionPool
 
@@ -46,31 +46,6 @@ def _empty_pool_stats(size: int) -> dict[str, Any]:
         "starting_sessions": 0,
         "restarts": 0,
     }
-
-
-def confirm_countermodel(model: dict[str, Any], formula: Formula, logic: str) -> bool:
-    """Independent re-confirmation of a (renamed) countermodel on the user's formula."""
-    try:
-        return evaluator.confirm(Countermodel.from_json(model), formula, get_logic(logic))
-    except (ValueError, KeyError, TypeError):
-        return False
-
-
-def relabel_certificate(source: str, formula: Formula, logic: str) -> str | None:
-    """The cached certificate (a proof or a refutation) with its header naming the user's
-    goal and atoms, or None unless its Coq statement is exactly the one `certificate` gives
-    `formula`. Header and statement formats are defined once, in `certificate`."""
-    lines = source.split("\n")
-    refutation = certificate.IMPORT_REFUTATION in lines
-    start = certificate.IMPORT_REFUTATION if refutation else certificate.IMPORT
-    if start not in lines:
-        return None
-    body = lines[lines.index(start) + 1 :]
-    wanted = certificate.statement(formula, get_logic(logic), refutation=refutation)
-    if [line for line in body if line.startswith("Theorem ")] != [wanted]:
-        return None
-    header = certificate.header(formula, get_logic(logic), refutation=refutation)
-    return "\n".join([*header[:-1], *body])
 
 
 class ProverService:
@@ -112,8 +87,6 @@ class ProverService:
         self.cache = ProofCache(
             config.cache_size,
             config.cache_ttl_s,
-            confirm_countermodel=confirm_countermodel,
-            relabel_certificate=relabel_certificate,
         )
         self._started = threading.Event()
 
@@ -240,35 +213,32 @@ class ProverService:
         """
         prover = self._require_serving()
         started = time.perf_counter()
-        key = (self.kernel_hash, get_logic(logic).name)
+        chosen = get_logic(logic)  # resolved once: everything below is handed the `Logic`
+        key = (self.kernel_hash, chosen.name)
         answer = self.cache.get_exact(*key, goal)
         if answer is None:
             # Admitted before parsing: when the server is full, a goal is refused in
             # microseconds, not after its share of the CPU for parsing and canonical forms.
             with self.admission.slot():
-                answer = self._decide(prover, goal, key, timeout_ms)
+                answer = self._decide(prover, goal, chosen, timeout_ms)
             self.cache.put_exact(*key, goal, answer)
-        if "cache_hit" not in answer:
-            answer["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            answer["cache_hit"] = True
-        answer["id"] = str(uuid.uuid4())
-        self.metrics.observe_answer(answer)
-        return answer
+        if answer.cache_hit is None:
+            latency_ms = round((time.perf_counter() - started) * 1000, 3)
+            answer = replace(answer, latency_ms=latency_ms, cache_hit=True)
+        served = replace(answer, id=str(uuid.uuid4())).to_json()
+        self.metrics.observe_answer(served)
+        return served
 
-    def _decide(
-        self, prover: Any, goal: str, key: tuple[str, str], timeout_ms: int | None
-    ) -> dict[str, Any]:
+    def _decide(self, prover: Any, goal: str, logic: Logic, timeout_ms: int | None) -> Answer:
         """The answer for a goal not in the exact-text cache: a renamed cache entry, or
-        the engine's."""
+        the engine's (handed the goal parsed once, and the `Logic`)."""
+        key = (self.kernel_hash, logic.name)
         formula = syntax.parse(goal)
         answer = self.cache.get(*key, formula)
         if answer is not None:
-            answer.update(goal=goal, normalized=syntax.to_ascii(formula))
-            answer.pop("timings_ms", None)
-            return answer
-        answer = prover.prove(goal, key[1], timeout_ms, formula=formula)
+            return replace(answer, goal=goal, normalized=syntax.to_ascii(formula))
+        answer = prover.answer(goal, logic, timeout_ms, formula=formula)
         if self.cut:
             raise NotReady("the server shut down before this goal was decided")
         self.cache.put(*key, formula, answer)
-        answer["cache_hit"] = False
-        return answer
+        return replace(answer, cache_hit=False)

@@ -12,7 +12,8 @@ the proof mode and its goal display.)
   * coqtop starts with `-q` (no coqrc) in an environment without the caller's HOME, XDG,
     COQPATH or OCAMLPATH (`kernel.coq_environment`), from a kernel build whose `.vo` files
     match the build's manifest: nothing but Coq's standard library and the kernel is loaded.
-  * A certificate is accepted only on a positive answer (`judge`): Coq said the theorem is
+  * A certificate is handed to Coq only in the shape the gate admits (`check.gate.read`),
+    and accepted only on a positive answer (`check.acceptance.judge`): Coq said the theorem is
     defined, with no proof left open, and its type as Coq displays it is the claim we sent.
     An error, an anomaly, a warning, or output of any other shape is not an acceptance.
   * What the proof rests on is `Print Assumptions` of the checked theorem itself. It walks
@@ -20,7 +21,7 @@ the proof mode and its goal display.)
     check), so it is asked of the first theorem checked with each kernel lemma, and the
     answer kept for that lemma, for every session started the same way (same kernel build,
     same command line, same clean environment: the same global environment):
-    `certificate.read` admits only `lemma _ t` + the VM cast with `t` built from kernel
+    `check.gate.read` admits only `lemma _ t` + the VM cast with `t` built from kernel
     constructors alone, and a session's environment is fixed (`BackTo` returns to the same
     state, nothing a certificate says can change it), so every later certificate of that
     lemma elaborates to a term over the same constants.
@@ -43,10 +44,10 @@ from dataclasses import dataclass
 import pexpect
 from pexpect.fdpexpect import fdspawn
 
-from . import certificate
+from .check.acceptance import Rejected, Transcript, judge, undeclared_axioms
+from .check.gate import CertificateFormatError, read
 from .kernel import (
     CERTIFICATE_MODULES,
-    DECLARED_AXIOMS,
     LOGICAL_NAME,
     CompiledKernel,
     coq_environment,
@@ -92,6 +93,9 @@ class CheckResult:
     assumptions: tuple[str, ...]
     message: str
     elapsed_ms: float
+    # Coq reported running out of memory (and kept going, its heap in an unknown state):
+    # the answer is no verdict, and the session is to be replaced.
+    out_of_memory: bool = False
 
 
 def _coq_limits(limit_mb: int | None):
@@ -207,8 +211,8 @@ class CoqSession:
         started = time.monotonic()
         deadline = started + timeout_s
         try:
-            shape = certificate.read(source, theorem)
-        except certificate.CertificateFormatError as exc:
+            shape = read(source, theorem)
+        except CertificateFormatError as exc:
             return CheckResult(False, (), str(exc), 0.0)
         self.uses += 1
         known = _ASSUMPTIONS.get((*self._started_as, shape.lemma))
@@ -238,10 +242,11 @@ class CoqSession:
         )
         verdict = judge(theorem, shape.claim, transcript)
         if isinstance(verdict, Rejected):
-            return CheckResult(False, (), verdict.reason, _ms_since(started))
+            out_of_memory = _OUT_OF_MEMORY in verdict.reason
+            return CheckResult(False, (), verdict.reason, _ms_since(started), out_of_memory)
         if known is None:
             known = _ASSUMPTIONS[(*self._started_as, shape.lemma)] = verdict
-        undeclared = sorted(set(known) - DECLARED_AXIOMS)
+        undeclared = undeclared_axioms(known)
         if undeclared:
             message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
             return CheckResult(False, known, message, _ms_since(started))
@@ -249,6 +254,8 @@ class CoqSession:
 
 
 _NUMERAL = re.compile(r"\b\d+\b")
+# Coq's error when an allocation fails under the session's RLIMIT_AS but Coq survives.
+_OUT_OF_MEMORY = "Error: Out of memory"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -275,122 +282,8 @@ def _ms_since(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Transcript:
-    """What Coq printed after each sentence of one check, and any proof left open."""
-
-    definition: str
-    checked: str  # the answer to `Check <theorem>.`
-    left_open: str
-    assumptions: str | None  # None: not asked (the session knows the lemma's answer)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    reason: str
-
-
-_CHECKED = re.compile(r"\A\s*(?P<name>\S+)\s*\n\s*: (?P<shown>.*\S)\s*\Z", re.S)
-# Coq's note, the first time a session walks a library's opaque proofs; not part of the answer.
-_FETCHING = re.compile(r"<infomsg>\s*Fetching opaque proofs from disk for [\w.]+\s*</infomsg>")
-_ASSUMPTION = re.compile(r"([A-Za-z_][\w.']*) : \S")
-_ELLIPSIS = "..."  # Coq's `(...)`, once the parentheses around single tokens are dropped
-_CLAIM_TOKEN = re.compile(r"[()]|[^\s()]+")
-_ATOM_IN_PARENS = re.compile(r"\(\s*([^\s()]+)\s*\)")
-
-
-def judge(theorem: str, claim: str, transcript: Transcript) -> tuple[str, ...] | Rejected:
-    """Coq's answer to a check, read strictly: the assumptions of the checked theorem (empty
-    when not asked) if Coq positively accepted it, else why not. Positive means: exactly
-    "<theorem> is defined" after the definition, no proof left open, `Check` displaying
-    `theorem` with the type `claim`, and, when asked, a well-formed `Print Assumptions`
-    answer. Anything else (an error, an anomaly, a warning, garbled or missing output) is
-    a rejection."""
-    for output in (transcript.definition, transcript.checked, transcript.assumptions or ""):
-        if "Error" in output or "Anomaly" in output:
-            return Rejected(_error_text(output))
-    defined = " ".join(transcript.definition.split())
-    if defined != f"<infomsg>{theorem} is defined</infomsg>" or transcript.left_open:
-        return Rejected(f"Coq did not define the theorem: {_excerpt(transcript.definition)}")
-    checked = _CHECKED.match(transcript.checked)
-    if checked is None or checked.group("name") != theorem:
-        return Rejected(f"Coq did not show the theorem: {_excerpt(transcript.checked)}")
-    if not shows_claim(checked.group("shown"), claim):
-        return Rejected(f"Coq stated another theorem: {_excerpt(checked.group('shown'))}")
-    if transcript.assumptions is None:
-        return ()
-    named = assumptions_listed(transcript.assumptions)
-    if named is None:
-        return Rejected(f"unreadable Print Assumptions: {_excerpt(transcript.assumptions)}")
-    return named
-
-
-def assumptions_listed(output: str) -> tuple[str, ...] | None:
-    """The names `Print Assumptions` lists, or None when the output is not of its shape
-    (only axioms are expected: any other section, e.g. unsafe flags, is not accepted)."""
-    text = _FETCHING.sub("", output).strip()
-    if text == "Closed under the global context":
-        return ()
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "Axioms:":
-        return None
-    names: list[str] = []
-    for line in lines[1:]:
-        if not line.strip():
-            continue
-        if line[0].isspace():  # a long axiom type continues on an indented line
-            if not names:
-                return None
-            continue
-        match = _ASSUMPTION.match(line)
-        if match is None:
-            return None
-        names.append(match.group(1))
-    return tuple(names) if names else None
-
-
-def shows_claim(shown: str, claim: str) -> bool:
-    """Whether Coq's display of a goal is `claim`: the same tokens, grouping parentheses
-    around a single token aside, where Coq may have elided a subterm nested deeper than its
-    printing depth as `(...)`. Iterative: claims nest thousands deep."""
-    have = _CLAIM_TOKEN.findall(_ATOM_IN_PARENS.sub(r"\1", shown))
-    want = _CLAIM_TOKEN.findall(_ATOM_IN_PARENS.sub(r"\1", claim))
-    i = 0
-    for token in have:
-        if i >= len(want):
-            return False
-        if token != _ELLIPSIS:
-            if token != want[i]:
-                return False
-            i += 1
-            continue
-        if want[i] != "(":  # an elided single token
-            i += 1
-            continue
-        depth = 0
-        while i < len(want):
-            depth += {"(": 1, ")": -1}.get(want[i], 0)
-            i += 1
-            if depth == 0:
-                break
-        if depth:
-            return False
-    return i == len(want)
-
-
-def _excerpt(output: str) -> str:
-    return " ".join(output.split())[:300] or "(nothing)"
-
-
 def _died_of_memory(last_output: object, returncode: int | None) -> bool:
     """The OCaml runtime's last words when an allocation fails past RLIMIT_AS are
     `Fatal error: out of memory`, followed by abort()."""
     said = isinstance(last_output, str) and "Fatal error: out of memory" in last_output
     return said or returncode == -signal.SIGABRT
-
-
-def _error_text(output: str) -> str:
-    """The Coq error message without the echo of the input it came from."""
-    start = output.find("Error:")
-    text = output[start:] if start >= 0 else output
-    return " ".join(text.split())[:2000]

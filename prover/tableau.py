@@ -2,8 +2,8 @@
 
 `search(goal, logic)` either closes the tableau for `nneg goal` (a `Proof` whose tree
 the Coq checker replays; see `certificate.py`), or saturates an open branch and reads
-a countermodel off it (a `Refutation`, which the independent evaluator must confirm
-before it is returned), or stops at a time or node limit (`Unknown`).
+a countermodel off it (a `Refutation`, which the engine has the independent evaluator
+confirm: the search imports nothing that judges), or stops at a time or node limit (`Unknown`).
 
 How the search works, and why:
   * A branch holds worlds (labels) with their formula sets. Rules run in a fixed
@@ -36,9 +36,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from pxl_prover import certificate as cert
+from pxl_prover import prooftree as cert
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.evaluator import confirm
 from pxl_prover.formula import Formula
 from pxl_prover.logics import Logic
 from pxl_prover.nnf import nneg
@@ -58,7 +57,12 @@ class Proof:
 
 @dataclass(frozen=True, slots=True)
 class Refutation:
+    """A countermodel read off an open branch, contracted (worlds with the same formulas
+    merged); `uncontracted` is the model before, in case the contraction lost it. The
+    search does not check either: the engine has the independent evaluator confirm one."""
+
     model: Countermodel
+    uncontracted: Countermodel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +72,6 @@ class Unknown:
 
 
 Result = Proof | Refutation | Unknown
-
-
-class SearchBug(RuntimeError):
-    """The search produced a countermodel the evaluator rejects: a bug, never a verdict."""
 
 
 PROCESSES = SearchProcesses()
@@ -107,10 +107,5 @@ def run_search(goal: Formula, logic: Logic, deadline: float | None, budget: int 
             return Unknown("nodes", f"countermodel over {MAX_MODEL_PAIRS} relation pairs")
         if deadline is not None and time.monotonic() > deadline:
             return Unknown("time", "deadline reached while building the countermodel")
-        smaller = contract(model)
-        if confirm(smaller, goal, logic):
-            return Refutation(smaller)
-        if not confirm(model, goal, logic):
-            raise SearchBug(f"{logic.name}: countermodel not confirmed: {model}") from None
-        return Refutation(model)
+        return Refutation(contract(model), model)
     return Proof(emit(proof))

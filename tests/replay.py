@@ -7,7 +7,7 @@ checked without Coq; the Coq-checking tests confirm that both agree.
 
 from __future__ import annotations
 
-from pxl_prover import certificate as c
+from pxl_prover import prooftree as c
 from pxl_prover.formula import And, Bot, Box, Dia, Formula, Not, Or
 from pxl_prover.logics import Logic
 from pxl_prover.nnf import nneg

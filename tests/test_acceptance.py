@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from pxl_prover import certificate as c
+from pxl_prover import prooftree as t
 from pxl_prover import sessions
+from pxl_prover.check.acceptance import Rejected, Transcript, judge, shows_claim
 from pxl_prover.kernel import REPO_KERNEL_DIR, build_intact, build_kernel
 from pxl_prover.logics import get_logic
-from pxl_prover.sessions import CoqSession, Rejected, Transcript, judge, shows_claim
+from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import parse
 
 # A file that, if Coq loaded it, would make every VM-cast proof go through an axiom.
@@ -29,7 +31,7 @@ Proof (tableau_K _ (TBot 0)
 TRUE_CERTIFICATE = c.render(
     parse("BOX A -> BOX BOX A"),
     get_logic("S4"),
-    c.AndRule(0, c.DiaRule(2, c.DiaRule(3, c.Trans(0, 1, c.BoxRule(1, 2, c.Close(5, 4)))))),
+    t.AndRule(0, t.DiaRule(2, t.DiaRule(3, t.Trans(0, 1, t.BoxRule(1, 2, t.Close(5, 4)))))),
 )
 
 

@@ -7,15 +7,22 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pxl_prover import certificate, evaluator, kernel
-from pxl_prover.cache import ProofCache, canonical, rename
+from pxl_prover import certificate, kernel, prooftree
+from pxl_prover.answer import PROOF_METHOD, Answer
+from pxl_prover.cache import (
+    ProofCache,
+    canonical,
+    confirm_countermodel,
+    relabel_certificate,
+    rename,
+)
+from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.engine import Prover
-from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or
+from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or, atoms
 from pxl_prover.logics import get_logic
-from pxl_prover.service import confirm_countermodel, relabel_certificate
 from pxl_prover.sessions import CoqSession
-from pxl_prover.syntax import atoms, parse, to_ascii
+from pxl_prover.syntax import parse, to_ascii
 from strategies import formulas
 
 HASH = "cd" * 32
@@ -56,10 +63,10 @@ def solve(prover, cache, goal, logic="S5"):
     formula = parse(goal)
     hit = cache.get(HASH, logic, formula)
     if hit is not None:
-        return hit, True
-    answer = prover.prove(goal, logic)
+        return hit.to_json(), True
+    answer = prover.answer(goal, logic)
     cache.put(HASH, logic, formula, answer)
-    return answer, False
+    return answer.to_json(), False
 
 
 # --- canonical form --------------------------------------------------------------------
@@ -118,7 +125,7 @@ def test_renamed_proof_hit_states_the_users_goal_and_checks_in_coq(prover, sessi
     answer, hit = solve(prover, cache, "BOX(Zed -> Zed)")
     assert hit
     assert "atoms: 0 = Zed" in answer["certificate"] and "BOX(Zed -> Zed)" in answer["certificate"]
-    direct = certificate.render(parse("BOX(Zed -> Zed)"), get_logic("S5"), certificate.Close(0, 0))
+    direct = certificate.render(parse("BOX(Zed -> Zed)"), get_logic("S5"), prooftree.Close(0, 0))
     assert direct.split("\n")[4] in answer["certificate"]
     assert session.check(answer["certificate"], certificate.THEOREM, 30).accepted
 
@@ -155,27 +162,30 @@ def test_a_countermodel_that_does_not_confirm_is_not_served(prover):
 
 
 def test_a_certificate_for_another_statement_is_never_served():
-    source = certificate.render(parse("A -> A"), get_logic("K"), certificate.Close(0, 0))
-    assert relabel_certificate(source, parse("A -> B"), "K") is None
-    assert relabel_certificate(source, parse("B -> B"), "K") is not None
+    source = certificate.render(parse("A -> A"), get_logic("K"), prooftree.Close(0, 0))
+    assert relabel_certificate(source, parse("A -> B"), get_logic("K")) is None
+    assert relabel_certificate(source, parse("B -> B"), get_logic("K")) is not None
 
 
 def test_keyed_by_logic_and_kernel_hash(prover):
     cache = new_cache()
     formula = parse("BOX p -> p")
-    answer = prover.prove("BOX p -> p", "T")
+    answer = prover.answer("BOX p -> p", "T")
     cache.put(HASH, "T", formula, answer)
     assert cache.get(HASH, "T", formula) is not None
     assert cache.get(HASH, "K", formula) is None
     assert cache.get("ef" * 32, "T", formula) is None
 
 
-def test_unknown_and_unverified_answers_are_not_stored():
+def test_unknown_answers_are_not_stored():
     cache = new_cache()
     formula = parse("p")
-    cache.put(HASH, "K", formula, {"verdict": "unknown", "verified": False, "logic": "K"})
-    cache.put(HASH, "K", formula, {"verdict": "proved", "verified": False, "logic": "K"})
+    unknown = Answer("K", "p", HASH, "unknown", PROOF_METHOD["unknown"], limits={"reason": "time"})
+    assert not unknown.verified and unknown.to_json()["verified"] is False
+    cache.put(HASH, "K", formula, unknown)
+    cache.put_exact(HASH, "K", "p", unknown)
     assert len(cache) == 0 and cache.get(HASH, "K", formula) is None
+    assert cache.get_exact(HASH, "K", "p") is None
 
 
 def test_ttl_expiry_and_lru_bound(prover):
@@ -200,3 +210,13 @@ def test_size_zero_disables_the_cache(prover):
 def test_rename_keeps_shape_and_order():
     f = Implies(And(Atom("a"), Atom("b")), Or(Atom("b"), Atom("c")))
     assert to_ascii(rename(f, {"a": "x", "b": "y"})) == to_ascii(parse("x & y -> y | c"))
+
+
+def test_a_renamed_hit_is_a_new_answer_the_stored_one_is_unchanged(prover):
+    cache = new_cache()
+    first, _ = solve(prover, cache, "BOX(p | q) -> BOX p", "K")
+    renamed, hit = solve(prover, cache, "BOX(b | a) -> BOX a", "K")
+    assert hit and renamed["countermodel"] != first["countermodel"]
+    again, hit = solve(prover, cache, "BOX(p | q) -> BOX p", "K")
+    assert hit and again["countermodel"] == first["countermodel"]
+    assert again.get("certificate") == first.get("certificate")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from pxl_prover import certificate as c
+from pxl_prover import prooftree as t
+from pxl_prover.check import gate
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.kernel import REPO_KERNEL_DIR, build_kernel
 from pxl_prover.logics import get_logic
@@ -20,7 +22,7 @@ from pxl_prover.syntax import parse
 
 # BOX A -> BOX BOX A in S4: after TAnd, 1 = BOX A, 2 = DIA DIA ~A; two DiaRules make
 # worlds 1 and 2 (relations 0 = (0,1), 1 = (1,2)); Trans gives (0,2); BoxRule puts A at 2.
-FOUR = c.AndRule(0, c.DiaRule(2, c.DiaRule(3, c.Trans(0, 1, c.BoxRule(1, 2, c.Close(5, 4))))))
+FOUR = t.AndRule(0, t.DiaRule(2, t.DiaRule(3, t.Trans(0, 1, t.BoxRule(1, 2, t.Close(5, 4))))))
 FOUR_GOAL = parse("BOX A -> BOX BOX A")
 
 
@@ -40,7 +42,7 @@ def test_atom_renaming_gives_the_same_coq_statement() -> None:
 
 def test_indices_out_of_range_are_refused_at_render_time() -> None:
     with pytest.raises(ValueError, match="out of range"):
-        c.render(FOUR_GOAL, get_logic("S4"), c.Close(0, 7))
+        c.render(FOUR_GOAL, get_logic("S4"), t.Close(0, 7))
 
 
 def test_coq_accepts_a_correct_certificate(coq_session: CoqSession) -> None:
@@ -59,7 +61,7 @@ def test_coq_rejects_a_frame_rule_the_logic_does_not_have(coq_session: CoqSessio
 
 
 def test_coq_rejects_a_wrong_closing_pair(coq_session: CoqSession) -> None:
-    wrong = c.AndRule(0, c.DiaRule(2, c.DiaRule(3, c.Trans(0, 1, c.BoxRule(1, 2, c.Close(5, 3))))))
+    wrong = t.AndRule(0, t.DiaRule(2, t.DiaRule(3, t.Trans(0, 1, t.BoxRule(1, 2, t.Close(5, 3))))))
     assert not coq_session.check(
         c.render(FOUR_GOAL, get_logic("S4"), wrong), c.THEOREM, 30
     ).accepted
@@ -84,8 +86,8 @@ def test_coq_rejects_a_wrong_closing_pair(coq_session: CoqSession) -> None:
 )
 def test_anything_but_pxls_certificate_shape_is_refused(coq_session: CoqSession, edit) -> None:
     source = edit(c.render(FOUR_GOAL, get_logic("S4"), FOUR))
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source)
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source)
     assert not coq_session.check(source, c.THEOREM, 30).accepted
 
 
@@ -177,9 +179,9 @@ def test_coq_rejects_a_model_that_does_not_refute(
 
 def test_a_refutation_must_apply_the_refutation_lemma() -> None:
     source = c.render_refutation(SPLIT_GOAL, get_logic("S4"), SPLIT)
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source.replace("refute_S4", "tableau_S4"))
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source.replace("~ valid_S4", "valid_S4"))
-    with pytest.raises(c.CertificateFormatError):
-        c.read(source.replace("Countermodel.", "Tableau."))
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source.replace("refute_S4", "tableau_S4"))
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source.replace("~ valid_S4", "valid_S4"))
+    with pytest.raises(gate.CertificateFormatError):
+        gate.read(source.replace("Countermodel.", "Tableau."))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pxl_prover.check.evaluator import confirm
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.evaluator import confirm
 from pxl_prover.logics import UnknownLogic, get_logic
 from pxl_prover.syntax import ParseError, parse
 
@@ -112,9 +112,9 @@ def test_a_certificate_nested_thousands_deep_is_checked_by_coq(prover) -> None:
 
 
 def test_a_wrong_proof_from_the_search_is_not_reported(prover, monkeypatch) -> None:
-    from pxl_prover import certificate, tableau
+    from pxl_prover import prooftree, tableau
 
-    bogus = tableau.Proof(certificate.AndRule(0, certificate.Close(1, 2)))
+    bogus = tableau.Proof(prooftree.AndRule(0, prooftree.Close(1, 2)))
     monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: bogus)
     answer = prover.prove("BOX A -> A", "K")  # not valid in K, whatever the search says
     assert answer["verdict"] == "unknown" and not answer["verified"] and not answer["ok"]
@@ -131,15 +131,18 @@ def test_a_wrong_countermodel_from_the_search_is_not_reported(prover, monkeypatc
     assert answer["limits"]["reason"] == "check_failed"
 
 
-def test_a_search_that_fails_its_self_check_gives_unknown(prover, monkeypatch) -> None:
+def test_a_contraction_that_lost_the_countermodel_falls_back_to_the_uncontracted_one(
+    prover, monkeypatch
+) -> None:
     from pxl_prover import tableau
 
-    def broken(*args, **kwargs):
-        raise tableau.SearchBug("model did not confirm")
-
-    monkeypatch.setattr(tableau, "search", broken)
+    wrong = Countermodel(("w0",), (("w0", "w0"),), {"w0": ("A",)}, "w0")
+    right = Countermodel(("w0", "w1"), (("w0", "w1"),), {"w1": ("A",)}, "w0")
+    found = tableau.Refutation(wrong, right)
+    monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: found)
     answer = prover.prove("BOX A -> A", "K")
-    assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
+    assert answer["verdict"] == "refuted" and answer["verified"]
+    assert answer["countermodel"] == right.to_json()
 
 
 def test_a_search_ended_past_its_deadline_gives_unknown_for_time(prover, monkeypatch) -> None:
@@ -179,6 +182,17 @@ def test_coq_rejecting_a_confirmed_countermodel_gives_no_verdict(prover, monkeyp
     )
     answer = prover.prove("DIA A -> BOX A", "S4")
     assert answer["verdict"] == "unknown" and answer["limits"]["reason"] == "check_failed"
+
+
+def test_an_answer_cannot_be_changed_once_the_engine_made_it(prover) -> None:
+    from dataclasses import FrozenInstanceError
+
+    answer = prover.answer("BOX(A -> A)", "K")
+    assert answer.verified and answer.to_json()["verified"] is True
+    with pytest.raises(FrozenInstanceError):
+        answer.verdict = "refuted"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        answer.timings_ms["search"] = 0.0  # type: ignore[index]
 
 
 class _RefusingChecker:

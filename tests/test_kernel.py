@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pxl_prover.check.identity import DECLARED_AXIOMS
 from pxl_prover.kernel import (
-    DECLARED_AXIOMS,
     REPO_KERNEL_DIR,
     KernelBuildError,
     build_kernel,

@@ -45,7 +45,7 @@ class ScriptedSession:
             self.dead = True
             raise SessionDied("the Coq process exited")
         if action == "oom":
-            return CheckResult(False, (), "Error: Out of memory.", 1.0)
+            return CheckResult(False, (), "Error: Out of memory.", 1.0, out_of_memory=True)
         if action == "hang":
             self.dead = True
             raise SessionTimeout("Coq did not answer within 1.0 s")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from pxl_prover import certificate, evaluator
+from pxl_prover import certificate
+from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import get_logic
 from pxl_prover.openapi import openapi_document

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from pxl_prover import evaluator, kernel
+from pxl_prover import kernel
+from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import get_logic
 from pxl_prover.syntax import parse

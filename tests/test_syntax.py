@@ -13,15 +13,26 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pxl_prover.formula import And, Atom, Bot, Box, Dia, Iff, Implies, Not, Or, Top
+from pxl_prover.formula import (
+    And,
+    Atom,
+    Bot,
+    Box,
+    Dia,
+    Iff,
+    Implies,
+    Not,
+    Or,
+    Top,
+    atoms,
+    depth,
+    size,
+)
 from pxl_prover.syntax import (
     Limits,
     ParseError,
-    atoms,
-    depth,
     is_atom_name,
     parse,
-    size,
     to_ascii,
     to_unicode,
 )

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from oracle import MAX_KEYS, is_valid, keys_of
-from pxl_prover import certificate as cert
+from pxl_prover import prooftree
 from pxl_prover.certificate import THEOREM, render
+from pxl_prover.check.evaluator import check_frame, confirm
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.evaluator import check_frame, confirm
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Implies, Not, Or
 from pxl_prover.logics import LOGICS, get_logic
 from pxl_prover.nnf import nneg
@@ -142,12 +142,12 @@ def test_unused_disjunctions_are_pruned_from_the_tree() -> None:
     assert not _rules_used(result.tree) & {"OrRule"}
 
 
-def _rules_used(tree: cert.Tableau) -> set[str]:
+def _rules_used(tree: prooftree.Tableau) -> set[str]:
     names, todo = set(), [tree]
     while todo:
         node = todo.pop()
         names.add(type(node).__name__)
-        if isinstance(node, cert.OrRule):
+        if isinstance(node, prooftree.OrRule):
             todo.extend((node.left, node.right))
         elif hasattr(node, "then"):
             todo.append(node.then)

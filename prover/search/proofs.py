@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pxl_prover import certificate as cert
+from pxl_prover import prooftree as cert
 
 S_AND, S_BOX, S_DIA, S_REFL, S_SERIAL, S_SYM, S_TRANS, S_EUCL = range(8)
 P_CLOSE, P_BOT, P_OR, P_STEP, P_ALIAS = range(5)
