@@ -348,33 +348,6 @@ def service(name: str, namespace: str) -> Manifest:
 
 def horizontal_pod_autoscaler(name: str, namespace: str, spec: Spec) -> Manifest:
     scaling = spec["autoscaling"]
-    if scaling["signal"] == "saturation":
-        return _saturation_hpa(name, namespace, spec)
-    metrics = [
-        {
-            "type": "Resource",
-            "resource": {
-                "name": "cpu",
-                "target": {
-                    "type": "Utilization",
-                    "averageUtilization": scaling["targetCPUUtilizationPercentage"],
-                },
-            },
-        }
-    ]
-    if scaling.get("targetMemoryUtilizationPercentage") is not None:
-        metrics.append(
-            {
-                "type": "Resource",
-                "resource": {
-                    "name": "memory",
-                    "target": {
-                        "type": "Utilization",
-                        "averageUtilization": scaling["targetMemoryUtilizationPercentage"],
-                    },
-                },
-            }
-        )
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -383,10 +356,32 @@ def horizontal_pod_autoscaler(name: str, namespace: str, spec: Spec) -> Manifest
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": scaling["minReplicas"],
             "maxReplicas": scaling["maxReplicas"],
-            "metrics": metrics,
+            "metrics": _hpa_metrics(spec),
             "behavior": scaling_behavior(spec),
         },
     }
+
+
+def _hpa_metrics(spec: Spec) -> list[dict[str, Any]]:
+    """What the HPA holds at its target: busy + waiting checks per Coq session
+    (prometheus-adapter's custom metric) for the saturation signal, else CPU (and memory)."""
+    scaling = spec["autoscaling"]
+    if scaling["signal"] == "saturation":
+        target = {"type": "AverageValue", "averageValue": saturation_target(spec)}
+        return [{"type": "Pods", "pods": {"metric": {"name": SATURATION_METRIC}, "target": target}}]
+    utilization = {"cpu": scaling["targetCPUUtilizationPercentage"]}
+    if scaling.get("targetMemoryUtilizationPercentage") is not None:
+        utilization["memory"] = scaling["targetMemoryUtilizationPercentage"]
+    return [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": resource,
+                "target": {"type": "Utilization", "averageUtilization": percent},
+            },
+        }
+        for resource, percent in utilization.items()
+    ]
 
 
 def scaling_behavior(spec: Spec) -> dict[str, Any]:
@@ -413,31 +408,6 @@ def scaling_behavior(spec: Spec) -> dict[str, Any]:
 def saturation_target(spec: Spec) -> str:
     """The per-session saturation to hold, as a Kubernetes quantity ("700m" = 70 %)."""
     return f"{spec['autoscaling']['saturation']['targetPercent'] * 10}m"
-
-
-def _saturation_hpa(name: str, namespace: str, spec: Spec) -> Manifest:
-    """Scale on busy + waiting checks per Coq session (prometheus-adapter's custom metric)."""
-    scaling = spec["autoscaling"]
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": _metadata(name, namespace),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": scaling["minReplicas"],
-            "maxReplicas": scaling["maxReplicas"],
-            "metrics": [
-                {
-                    "type": "Pods",
-                    "pods": {
-                        "metric": {"name": SATURATION_METRIC},
-                        "target": {"type": "AverageValue", "averageValue": saturation_target(spec)},
-                    },
-                }
-            ],
-            "behavior": scaling_behavior(spec),
-        },
-    }
 
 
 def uses_hpa(spec: Spec) -> bool:

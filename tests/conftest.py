@@ -1,4 +1,5 @@
-"""Shared pytest set-up. Keep it small: fixtures belong next to the tests that use them."""
+"""Shared pytest set-up. Keep it small: fixtures belong next to the tests that use them,
+unless several modules use them."""
 
 from hypothesis import settings
 
@@ -33,3 +34,25 @@ def prover(coq_session):
     from pxl_prover.engine import Prover
 
     return Prover(coq_session)
+
+
+@pytest.fixture()
+def emulated(tmp_path, monkeypatch):
+    """An emulated cluster (tests/k8s_harness.py), no operator yet."""
+    from k8s_harness import Cluster
+
+    cluster = Cluster(tmp_path)
+    cluster.start()
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig()))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture()
+def cluster(emulated):
+    """The emulated cluster with the operator running in this process."""
+    emulated.start_operator()
+    return emulated

@@ -6,7 +6,6 @@ label-selected watches, drifted children and orphans (tests/k8s_harness.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,24 +32,6 @@ pytestmark = pytest.mark.timeout(180)
 
 GOOD, BAD, FIXED = kernel_hash(KERNEL_V1), kernel_hash(KERNEL_V2), kernel_hash(KERNEL_V3)
 RETRY = "pxl.logos.dev/retry-rollout"
-
-
-@pytest.fixture()
-def emulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path)
-    cluster.start()
-    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig()))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture()
-def cluster(emulated: Cluster) -> Cluster:
-    emulated.start_operator()
-    return emulated
 
 
 def kernel_volume(cluster: Cluster, name: str = "demo") -> str:

@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +31,6 @@ CHILD_KINDS = ("Service", "Deployment", "HorizontalPodAutoscaler", "PodDisruptio
 
 def kernel_hash(files: Mapping[str, str]) -> str:
     return hash_sources({name: text.encode() for name, text in files.items()})
-
-
-@pytest.fixture()
-def emulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
-    """The emulated cluster, no operator yet."""
-    cluster = Cluster(tmp_path)
-    cluster.start()
-    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig()))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture()
-def cluster(emulated: Cluster) -> Cluster:
-    """The emulated cluster with the operator running in this process."""
-    emulated.start_operator()
-    return emulated
 
 
 def prover(name: str = "demo", **spec: Any) -> dict[str, Any]:
