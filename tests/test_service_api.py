@@ -155,7 +155,8 @@ def test_metrics_text_and_json(server):
     )
     summary = call(server, "GET", "/metrics", headers={"Accept": "application/json"}).json()
     assert summary["logos_pxl_cache_hits_total"] >= 1
-    assert summary["logos_pxl_session_pool_total"] == 2
+    # Live sessions of the pool of 2: one may be between recycling and its successor.
+    assert summary["logos_pxl_session_pool_total"] in (1, 2)
     assert 0 <= summary["logos_pxl_verification_ratio_percent"] <= 100
 
 
