@@ -423,12 +423,7 @@ class Reconciler:
                     "PXLProver; delete or rename it",
                 )
             self.kube.delete("ConfigMap", namespace, copy_name)  # immutable: re-create owned
-        kopf.append_owner_reference(body, owner=owner)
-        try:
-            self.kube.create("ConfigMap", namespace, body)
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        self._create_owned(owner, "ConfigMap", namespace, body)
         logger.info("Created kernel ConfigMap %s/%s", namespace, copy_name)
 
     def _collect_kernel_copies(self, owner: Mapping[str, Any], keep: set[str]) -> None:
@@ -506,13 +501,19 @@ class Reconciler:
         if self.kube.get("Secret", namespace, secret_name) is not None:
             return
         secret = manifests.hmac_secret(name, namespace, spec, secrets.token_hex(32))
-        kopf.append_owner_reference(secret, owner=owner)
+        self._create_owned(owner, "Secret", namespace, secret)
+        logger.info("Created HMAC Secret %s/%s (a new 256-bit key)", namespace, secret_name)
+
+    def _create_owned(
+        self, owner: Mapping[str, Any], kind: str, namespace: str, body: dict[str, Any]
+    ) -> None:
+        """Create a child owned by `owner`; one that appeared meanwhile (409) is as good."""
+        kopf.append_owner_reference(body, owner=owner)
         try:
-            self.kube.create("Secret", namespace, secret)
+            self.kube.create(kind, namespace, body)
         except ApiError as exc:
             if exc.status != 409:
                 raise
-        logger.info("Created HMAC Secret %s/%s (a new 256-bit key)", namespace, secret_name)
 
     def _apply(self, owner: Mapping[str, Any], child: dict[str, Any]) -> None:
         """Create the child, or merge-patch it when a field the operator sets differs."""
