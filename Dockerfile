@@ -21,7 +21,6 @@
 FROM debian:bookworm-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONSAFEPATH=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update -qq \
@@ -44,25 +43,19 @@ RUN --mount=type=secret,id=ca-bundle,required=false \
     && python3 -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' >/tmp/requirements.txt \
     && /opt/pxl/venv/bin/pip install -q -r /tmp/requirements.txt
 COPY README.md ./
-COPY prover/ prover/
-COPY operator/ operator/
+COPY src/ src/
 # pip and setuptools are not needed once the package is in.
 RUN --mount=type=secret,id=ca-bundle,required=false \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
     && /opt/pxl/venv/bin/pip install -q --no-deps . \
     && /opt/pxl/venv/bin/pip uninstall -y -q pip setuptools
-# The built-in kernel goes where pxl_prover.kernel.REPO_KERNEL_DIR points, and is compiled
-# into the prebuilt cache (readable by every user: the server runs unprivileged).
-COPY coq/ /src/coq/
-RUN kernel_dir="$(/opt/pxl/venv/bin/python -c 'from pxl_prover.kernel import REPO_KERNEL_DIR; print(REPO_KERNEL_DIR)')" \
-    && mkdir -p "$kernel_dir" \
-    && (cd /src/coq && find . -name '*.v' -exec cp --parents {} "$kernel_dir" \;) \
-    && PXL_CACHE_DIR=/opt/pxl/prebuilt /opt/pxl/venv/bin/python -m pxl_prover.kernel build
+# The built-in kernel's sources came in with the package (package data); compile them into
+# the prebuilt cache (readable by every user: the server runs unprivileged).
+RUN PXL_CACHE_DIR=/opt/pxl/prebuilt /opt/pxl/venv/bin/python -m pxl_prover.kernel build
 
 FROM debian:bookworm-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONSAFEPATH=1 \
     PATH=/opt/pxl/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PXL_CACHE_DIR=/var/cache/pxl \
     PXL_PREBUILT_KERNELS=/opt/pxl/prebuilt \

@@ -10,7 +10,6 @@
 FROM debian:bookworm-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONSAFEPATH=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update -qq \
@@ -25,19 +24,14 @@ RUN --mount=type=secret,id=ca-bundle,required=false \
     && python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(*p["dependencies"], *p["optional-dependencies"]["operator"], sep="\n")' >/tmp/requirements.txt \
     && /opt/pxl/venv/bin/pip install -q -r /tmp/requirements.txt
 COPY README.md ./
-COPY prover/ prover/
-COPY operator/ operator/
+COPY src/ src/
 # pip and setuptools are not needed once the package is in.
 RUN --mount=type=secret,id=ca-bundle,required=false \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
     && /opt/pxl/venv/bin/pip install -q --no-deps . \
     && /opt/pxl/venv/bin/pip uninstall -y -q pip setuptools
-# The operator hashes the kernel built into the prover image (same commit) from the .v
-# sources where pxl_prover.kernel.REPO_KERNEL_DIR points; only the .v files go there.
-COPY coq/ /src/coq/
-RUN kernel_dir="$(/opt/pxl/venv/bin/python -c 'from pxl_prover.kernel import REPO_KERNEL_DIR; print(REPO_KERNEL_DIR)')" \
-    && mkdir -p "$kernel_dir" \
-    && (cd /src/coq && find . -name '*.v' -exec cp --parents {} "$kernel_dir" \;)
+# The operator hashes the kernel built into the prover image of the same commit from the
+# .v sources the pxl_prover package ships (package data), so nothing more to copy.
 # Slimmed for the 200 MB budget: kubernetes' asyncio client (kubernetes.aio, ~70 MB) is
 # never imported (pxl_operator uses the synchronous client; kopf talks to the API itself),
 # and third-party packages are kept as compiled bytecode only (their tracebacks show no
@@ -52,7 +46,6 @@ RUN site="$(/opt/pxl/venv/bin/python -c 'import sysconfig; print(sysconfig.get_p
 FROM debian:bookworm-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONSAFEPATH=1 \
     PATH=/opt/pxl/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # PYTHONSAFEPATH leaves it out
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a file or with -m
 from load import process_tree_cpu_s  # noqa: E402 - the CPU reading load.py prints
 
 SERVE = Path(sys.executable).with_name("pxl-prover")

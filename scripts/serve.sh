@@ -3,6 +3,5 @@
 # --port says otherwise). Arguments go to `pxl-prover serve`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export PYTHONSAFEPATH=1  # keep operator/ from shadowing the standard module (see setup.sh)
 bash scripts/setup.sh
 exec .venv/bin/pxl-prover serve "$@"

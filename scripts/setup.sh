@@ -8,9 +8,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-# `python -m` run here would put this folder first on sys.path, and the repository's
-# operator/ folder would then shadow the standard `operator` module (python >= 3.11).
-export PYTHONSAFEPATH=1
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }

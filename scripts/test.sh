@@ -3,7 +3,6 @@
 # suite (arguments go to pytest). Exits non-zero if either fails; both always run.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export PYTHONSAFEPATH=1  # keep operator/ from shadowing the standard module (see setup.sh)
 bash scripts/setup.sh || exit 1
 bash scripts/install-browser.sh || exit 1  # headless Chromium for the playground tests
 bash scripts/install-image-tools.sh || exit 1  # buildah/podman for tests/test_images.py

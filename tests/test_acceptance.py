@@ -9,11 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from pxl_prover import certificate as c
 from pxl_prover import prooftree as t
 from pxl_prover import sessions
 from pxl_prover.check.acceptance import Rejected, Transcript, judge, shows_claim
-from pxl_prover.kernel import REPO_KERNEL_DIR, build_intact, build_kernel
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, build_intact, build_kernel
 from pxl_prover.logics import get_logic
 from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import parse
@@ -146,7 +147,7 @@ def test_a_tampered_cached_kernel_is_rebuilt_not_used(tmp_path: Path, compiled_k
     with (copy / "Tableau.vo").open("ab") as vo:
         vo.write(b"\0tampered")
     assert not build_intact(copy, compiled_kernel.hash)
-    kernel = build_kernel(REPO_KERNEL_DIR, cache)
+    kernel = build_kernel(BUILTIN_KERNEL_DIR, cache)
     assert kernel.build_dir == copy
     assert _sha256(copy / "Tableau.vo") == original
     assert build_intact(copy, compiled_kernel.hash)
@@ -161,5 +162,5 @@ def test_a_tampered_prebuilt_kernel_is_not_used(
     monkeypatch.setenv("PXL_PREBUILT_KERNELS", str(tmp_path / "image-cache"))
     writable = tmp_path / "cache"
     shutil.copytree(compiled_kernel.build_dir, writable / "kernels" / compiled_kernel.hash)
-    kernel = build_kernel(REPO_KERNEL_DIR, writable)
+    kernel = build_kernel(BUILTIN_KERNEL_DIR, writable)
     assert kernel.build_dir == writable / "kernels" / compiled_kernel.hash

@@ -11,11 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from pxl_prover import certificate as c
 from pxl_prover import prooftree as t
 from pxl_prover.check import gate
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.kernel import REPO_KERNEL_DIR, build_kernel
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, build_kernel
 from pxl_prover.logics import get_logic
 from pxl_prover.sessions import CoqSession, SessionDied, SessionTimeout
 from pxl_prover.syntax import parse
@@ -94,7 +95,7 @@ def test_anything_but_pxls_certificate_shape_is_refused(coq_session: CoqSession,
 def test_a_lemma_resting_on_an_undeclared_axiom_is_refused(tmp_path: Path) -> None:
     """What a proof rests on is checked: a kernel whose lemma uses a new axiom fails."""
     source = tmp_path / "kernel"
-    shutil.copytree(REPO_KERNEL_DIR, source)
+    shutil.copytree(BUILTIN_KERNEL_DIR, source)
     tableau = source / "Tableau.v"
     text = (
         tableau.read_text()

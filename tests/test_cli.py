@@ -9,6 +9,7 @@ import types
 from pathlib import Path
 
 import pytest
+
 from pxl_prover import cli, kernel
 
 
@@ -105,7 +106,7 @@ def test_kernel_hash_defaults_to_pxl_kernel_dir_then_the_repository_kernel(
     monkeypatch.setenv("PXL_KERNEL_DIR", str(folder))
     assert run(capsys, "kernel-hash")[1] == kernel.kernel_hash(folder) + "\n"
     monkeypatch.delenv("PXL_KERNEL_DIR")
-    assert run(capsys, "kernel-hash")[1] == kernel.kernel_hash(kernel.REPO_KERNEL_DIR) + "\n"
+    assert run(capsys, "kernel-hash")[1] == kernel.kernel_hash(kernel.BUILTIN_KERNEL_DIR) + "\n"
 
 
 def test_kernel_hash_of_a_missing_or_empty_folder_is_an_error(capsys, tmp_path) -> None:

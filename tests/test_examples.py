@@ -25,7 +25,7 @@ jsonschema = pytest.importorskip("jsonschema")
 celpy = pytest.importorskip("celpy")
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
-from pxl_prover.kernel import REPO_KERNEL_DIR, hash_sources, kernel_files, kernel_hash  # noqa: E402
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, hash_sources, kernel_files, kernel_hash  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"
@@ -163,7 +163,7 @@ def documented_configmap_command() -> str:
 def kernel_configmap_as_kubectl_creates_it(name: str) -> dict[str, Any]:
     """What `kubectl create configmap NAME --from-file=coq/A.v ...` produces: one key
     per file, keyed by its base name."""
-    files = kernel_files(REPO_KERNEL_DIR)
+    files = kernel_files(BUILTIN_KERNEL_DIR)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -185,7 +185,7 @@ def test_custom_kernel_configmap_from_the_documented_command_carries_the_whole_k
     assert size < CONFIGMAP_MAX_BYTES, f"kernel is {size} bytes, over a ConfigMap's limit"
     # kubectl flattens to base names: a nested kernel would lose files or change its hash.
     sources = {key: value.encode() for key, value in configmap["data"].items()}
-    assert hash_sources(sources) == kernel_hash(REPO_KERNEL_DIR)
+    assert hash_sources(sources) == kernel_hash(BUILTIN_KERNEL_DIR)
 
 
 # --- pxl-operator render ----------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_rendered_custom_kernel_example_pins_and_mounts_the_configmaps_kernel(
     configmap_file.write_text(yaml.safe_dump(kernel_configmap_as_kubectl_creates_it(name)))
     children = {c["kind"]: c for c in rendered("custom-kernel.yaml", configmap_file)}
     template = children["Deployment"]["spec"]["template"]
-    expected = kernel_hash(REPO_KERNEL_DIR)
+    expected = kernel_hash(BUILTIN_KERNEL_DIR)
     assert template["metadata"]["annotations"]["pxl.logos.dev/kernel-hash"] == expected
     (container,) = template["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}

@@ -10,12 +10,13 @@ import ast
 from pathlib import Path
 
 from flask import Flask
+
 from pxl_prover.app import create_app
 from pxl_prover.auth import accepts_unsigned
 from pxl_prover.config import load_config
 from pxl_prover.service import ProverService
 
-PROVER = Path(__file__).resolve().parent.parent / "prover"
+PROVER = Path(__file__).resolve().parent.parent / "src" / "pxl_prover"
 HTTP_LAYER = ("app", "api", "ops", "playground", "errors", "request_body")
 KEY = "s" * 40
 

@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pxl_prover.kernel import REPO_KERNEL_DIR, kernel_hash
+
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, kernel_hash
 
 REPO = Path(__file__).resolve().parent.parent
 PROVER_IMAGE = "localhost/pxl-prover:local"
@@ -258,7 +259,7 @@ def test_prover_runs_as_the_pod_spec_says_proves_refutes_and_stops_on_sigterm(
 def checkout_kernel_hash() -> str:
     """What `pxl kernel-hash` says of the checkout's kernel."""
     pxl = Path(sys.executable).parent / "pxl"
-    done = run([str(pxl), "kernel-hash", str(REPO_KERNEL_DIR)])
+    done = run([str(pxl), "kernel-hash", str(BUILTIN_KERNEL_DIR)])
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -281,7 +282,7 @@ def test_prover_compiles_a_configmap_kernel_at_start(start_prover, tmp_path: Pat
     # The ConfigMap's files, as the kubelet mounts them: one file per key, read-only.
     kernel = tmp_path / "kernel"
     kernel.mkdir()
-    for source in sorted(REPO_KERNEL_DIR.glob("*.v")):
+    for source in sorted(BUILTIN_KERNEL_DIR.glob("*.v")):
         (kernel / source.name).write_bytes(source.read_bytes())
     syntax = kernel / "Syntax.v"
     syntax.write_text(syntax.read_text() + "\n(* a ConfigMap edit: a new kernel hash *)\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = "pxl_prover"
-SOURCE = Path(__file__).resolve().parents[1] / "prover"
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "pxl_prover"
 TRUSTED = f"{PACKAGE}.check"
 # What the trusted package may read besides itself: immutable values with no behaviour
 # beyond describing themselves.

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from service_fixtures import RunningServer
+
 from pxl_operator.kernel import target_hash
 from pxl_operator.spec import resolve
-from pxl_prover.kernel import REPO_KERNEL_DIR, kernel_files, kernel_hash
-from service_fixtures import RunningServer
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, kernel_files, kernel_hash
 
 TIMESTAMPED = "..2026_11_30_03_45_07.1234567890"
 
@@ -70,11 +71,11 @@ def test_a_mounted_configmap_hashes_to_the_operators_hash(tmp_path: Path) -> Non
 
 
 def test_the_prover_compiles_a_mounted_kernel_and_becomes_ready(tmp_path: Path) -> None:
-    configmap = kubectl_configmap(REPO_KERNEL_DIR)
+    configmap = kubectl_configmap(BUILTIN_KERNEL_DIR)
     mount = mount_like_a_kubelet(configmap, tmp_path / "kernel")
     spec = resolve("demo", {"kernel": {"configMapRef": {"name": "pxl-kernel"}}})
     expected = target_hash("pxl", spec, configmap)
-    assert expected == kernel_hash(REPO_KERNEL_DIR)  # the same kernel, only mounted
+    assert expected == kernel_hash(BUILTIN_KERNEL_DIR)  # the same kernel, only mounted
     server = RunningServer(kernel_dir=str(mount), expected_kernel_hash=expected)
     try:
         ready = server.get("/ready")

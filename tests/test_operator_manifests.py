@@ -14,10 +14,12 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pxl_operator import cli, manifests
-from pxl_operator.kernel import KernelError, target_hash
+from pxl_operator.kernel import target_hash
 from pxl_operator.spec import KNOWN_FIELDS, SpecError, resolve
-from pxl_prover.kernel import REPO_KERNEL_DIR, hash_sources, kernel_hash
+from pxl_operator.status import Degraded
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, hash_sources, kernel_hash
 
 KUBE_VERSION = "1.30.0"
 HASH = "0123456789abcdef" * 4
@@ -305,14 +307,14 @@ def test_configmap_kernel_hash_matches_the_folder_it_was_made_from(tmp_path: Pat
 def test_unusable_kernels_are_refused_with_a_reason(
     kernel: dict[str, Any], configmap: dict[str, Any] | None, reason: str
 ) -> None:
-    with pytest.raises(KernelError) as caught:
+    with pytest.raises(Degraded) as caught:
         target_hash("pxl", resolve("demo", {"kernel": kernel}), configmap)
     assert caught.value.reason == reason
 
 
 def test_without_a_configmap_the_pin_or_the_built_in_kernel_is_the_target() -> None:
     assert target_hash("pxl", resolve("demo", {"kernel": {"expectedHash": HASH}}), None) == HASH
-    assert target_hash("pxl", resolve("demo", {}), None) == kernel_hash(REPO_KERNEL_DIR)
+    assert target_hash("pxl", resolve("demo", {}), None) == kernel_hash(BUILTIN_KERNEL_DIR)
 
 
 # --- pxl-operator render --------------------------------------------------------------
@@ -548,7 +550,7 @@ def test_a_pdb_never_forbids_every_eviction(spec: dict[str, Any], min_available:
 
 def test_an_image_whose_kernel_the_operator_does_not_know_needs_a_pin() -> None:
     other = resolve("demo", {"image": "registry.example/pxl-prover:9.9"})
-    with pytest.raises(KernelError) as refused:
+    with pytest.raises(Degraded) as refused:
         target_hash("pxl", other, None)
     assert refused.value.reason == "KernelHashUnknown"
     assert "pxl kernel-hash" in refused.value.message and "expectedHash" in refused.value.message
@@ -556,4 +558,4 @@ def test_an_image_whose_kernel_the_operator_does_not_know_needs_a_pin() -> None:
         "demo", {"image": "registry.example/pxl-prover:9.9", "kernel": {"expectedHash": HASH}}
     )
     assert target_hash("pxl", pinned, None) == HASH
-    assert target_hash("pxl", resolve("demo", {}), None) == kernel_hash(REPO_KERNEL_DIR)
+    assert target_hash("pxl", resolve("demo", {}), None) == kernel_hash(BUILTIN_KERNEL_DIR)

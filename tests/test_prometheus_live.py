@@ -31,10 +31,11 @@ from typing import Any
 import pytest
 from k8s_harness import Cluster
 from prometheus_fixtures import RunningPrometheus, free_port, require_prometheus, scrape_job
+from service_fixtures import RunningServer
+
 from pxl_operator import monitoring
 from pxl_prover.kernel import hash_sources
 from pxl_prover.metrics import LATENCY_BUCKETS
-from service_fixtures import RunningServer
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -121,7 +122,7 @@ def start_operator(tmp: Path) -> Fleet:
         "--liveness=",
         f"--metrics-address=127.0.0.1:{port}",
     ]
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig()), "PYTHONSAFEPATH": "1"}
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig())}
     env.pop("KUBERNETES_SERVICE_HOST", None)
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from waitress.server import create_server
+
 from pxl_prover import __version__
 from pxl_prover.app import create_app
 from pxl_prover.config import (
@@ -29,7 +31,6 @@ from pxl_prover.config import (
 )
 from pxl_prover.service import ProverService
 from pxl_prover.waitress_adapter import PROBE_THREADS, json_errors, probes_apart
-from waitress.server import create_server
 
 log = logging.getLogger("pxl_prover.server")
 

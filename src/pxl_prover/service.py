@@ -99,9 +99,6 @@ class ProverService:
         if wait:
             self._started.wait()
 
-    def wait_started(self, timeout_s: float | None = None) -> bool:
-        return self._started.wait(timeout_s)
-
     def _start_up(self) -> None:
         try:
             if self.failure:

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from flask import request
+
 from pxl_prover.errors import ClientError
 
 JSON_MIMETYPES = {"application/json"}

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, send_from_directory
+
 from pxl_prover import request_body
 from pxl_prover.auth import unsigned
 from pxl_prover.config import ServerConfig

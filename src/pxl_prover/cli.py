@@ -122,7 +122,7 @@ def add_kernel_hash(subcommands: Subcommands) -> None:
         "directory",
         nargs="?",
         type=Path,
-        help="kernel folder (default: $PXL_KERNEL_DIR, else the repository's coq/)",
+        help="kernel folder (default: $PXL_KERNEL_DIR, else the built-in kernel)",
     )
     command.set_defaults(run=run_kernel_hash)
 

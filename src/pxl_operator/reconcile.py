@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
+
 from pxl_operator import manifests, monitoring
-from pxl_operator.kernel import KernelError, configmap_name, target_hash
+from pxl_operator.kernel import configmap_name, target_hash
 from pxl_operator.kube import ApiError, Kube
 from pxl_operator.metrics import OperatorMetrics
 from pxl_operator.rollout import (
@@ -35,20 +36,11 @@ from pxl_operator.rollout import (
     template_id,
 )
 from pxl_operator.spec import SpecError, resolve
-from pxl_operator.status import Condition, failure_conditions, merge_conditions, now
+from pxl_operator.status import Condition, Degraded, failure_conditions, merge_conditions, now
 
 KIND = "PXLProver"
 WarnFn = Callable[[Mapping[str, Any], str, str], None]
 logger = logging.getLogger(__name__)
-
-
-class ReconcileFailure(Exception):
-    """The spec cannot be applied as is; reported as Degraded with `reason`."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class OwnerGone(Exception):
@@ -200,7 +192,7 @@ class Reconciler:
             self._report_failure(owner, "InvalidSpec", "fix the spec: " + "; ".join(exc.problems))
             self.metrics.reconciled("InvalidSpec")
             return
-        except (KernelError, ReconcileFailure) as exc:
+        except Degraded as exc:
             self._report_failure(owner, exc.reason, exc.message)
             self.metrics.reconciled(exc.reason)
             return
@@ -417,7 +409,7 @@ class Reconciler:
             return
         if live is not None:
             if not is_orphan_of(live, name):
-                raise ReconcileFailure(
+                raise Degraded(
                     "ChildConflict",
                     f"a ConfigMap named {copy_name} already exists and is not owned by this "
                     "PXLProver; delete or rename it",
@@ -448,7 +440,7 @@ class Reconciler:
         namespace = owner["metadata"]["namespace"]
         secret = self.kube.get("Secret", namespace, ref["name"])
         if secret is None or ref["key"] not in (secret.get("data") or {}):
-            raise ReconcileFailure(
+            raise Degraded(
                 "AuthSecretNotFound",
                 f"spec.auth.secretRef names Secret {namespace}/{ref['name']} with key "
                 f"{ref['key']!r}, which does not exist; create it or drop secretRef to have "
@@ -464,7 +456,7 @@ class Reconciler:
                 if is_orphan_of(live, owner["metadata"]["name"]):
                     self._adopt(owner, live)
                     continue
-                raise ReconcileFailure(
+                raise Degraded(
                     "ChildConflict",
                     f"a {child['kind']} named {child['metadata']['name']} already exists and is "
                     "not owned by this PXLProver; delete or rename it",

@@ -31,7 +31,9 @@ from .check.identity import hash_sources as hash_sources
 
 log = logging.getLogger(__name__)
 
-REPO_KERNEL_DIR = Path(__file__).resolve().parent.parent / "coq"
+# The built-in kernel's sources: package data, so a checkout (where the top-level `coq/` links
+# here), an installed wheel and the image all find them the same way.
+BUILTIN_KERNEL_DIR = Path(__file__).resolve().parent / "coq"
 
 
 # The kernel's logical name and the module certificates import.
@@ -82,9 +84,10 @@ def coq_environment(home: Path) -> dict[str, str]:
 
 
 def default_kernel_dir() -> Path:
-    """`PXL_KERNEL_DIR` when set (e.g. a mounted ConfigMap), else the repository's `coq/`."""
+    """`PXL_KERNEL_DIR` when set (e.g. a mounted ConfigMap), else the built-in kernel
+    shipped in the package (`coq/` in a checkout)."""
     configured = os.environ.get("PXL_KERNEL_DIR")
-    return Path(configured) if configured else REPO_KERNEL_DIR
+    return Path(configured) if configured else BUILTIN_KERNEL_DIR
 
 
 def default_cache_root() -> Path:

@@ -13,9 +13,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 import yaml
+
 from pxl_operator import manifests, monitoring
-from pxl_operator.kernel import KernelError, configmap_name, target_hash
+from pxl_operator.kernel import configmap_name, target_hash
 from pxl_operator.spec import SpecError, resolve
+from pxl_operator.status import Degraded
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
 DEFAULT_METRICS_ADDRESS = "0.0.0.0:8081"
@@ -51,7 +53,7 @@ def _kernel_hash(
     ref = configmap_name(spec)
     try:
         return target_hash(namespace, spec, configmaps.get((namespace, ref)) if ref else None)
-    except KernelError as exc:
+    except Degraded as exc:
         if exc.reason not in (
             "KernelConfigMapNotFound",
             "BuiltinKernelUnknown",
@@ -117,6 +119,7 @@ def _dump(items: list[dict[str, Any] | str], stream: TextIO) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import kopf
+
     import pxl_operator.handlers  # noqa: F401  (registers the handlers)
 
     kopf.configure(verbose=args.verbose, debug=args.debug)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+
 from pxl_prover import request_body
 from pxl_prover.errors import ClientError, pool_error_object
 from pxl_prover.logics import UnknownLogic

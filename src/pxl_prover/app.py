@@ -13,6 +13,7 @@ import logging
 import time
 
 from flask import Flask, Response, g, request
+
 from pxl_prover import api, ops, playground
 from pxl_prover.auth import HmacVerifier, accepts_unsigned
 from pxl_prover.errors import error_response, register_error_handlers

@@ -21,6 +21,7 @@ from typing import Any
 
 import kopf
 from kubernetes.config import ConfigException
+
 from pxl_operator.kernel import KERNEL_SOURCE_LABEL
 from pxl_operator.kube import Kube, load_configuration
 from pxl_operator.manifests import GROUP, MANAGED_BY

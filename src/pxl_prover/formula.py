@@ -7,6 +7,7 @@ parser reads `A xor B` as `~(A <-> B)`, which is what the Coq kernel states.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -114,3 +115,18 @@ def size(formula: Formula) -> int:
         count += 1
         todo.extend(children(todo.pop()))
     return count
+
+
+def spell(formula: Formula, pieces: Callable[[Formula], Sequence[Formula | str]]) -> str:
+    """A formula's text, written left to right: `pieces(node)` gives the node's text as
+    strings with its subformulas in the places where their own text goes. One iterative
+    writer for every prefix notation (the cache's canonical text, the kernel's terms)."""
+    out: list[str] = []
+    stack: list[Formula | str] = [formula]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            stack.extend(reversed(pieces(item)))
+    return "".join(out)

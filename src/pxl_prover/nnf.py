@@ -1,10 +1,10 @@
-"""Negation normal form, exactly as the Coq kernel computes it (`nnf` / `nneg`).
+"""Negation normal form of a negated goal, exactly as the Coq kernel computes it (`nneg`).
 
 A certificate's indices point at entries the kernel computes itself, starting from
 `nneg goal`; if this module disagreed with the kernel by one connective, every index
 after it would point at the wrong formula. So the clauses below are the kernel's,
 one for one (implication and equivalence are expanded, negation is pushed to atoms,
-`nneg Top = Bot`). Both functions are iterative: LWB goals nest thousands deep.
+`nneg Top = Bot`). The conversion is iterative: LWB goals nest thousands deep.
 Shared subformulas (a DAG) are converted once per polarity.
 """
 
@@ -14,11 +14,6 @@ from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Iff, Implies, 
 
 _POS = True
 _NEG = False
-
-
-def nnf(formula: Formula) -> Formula:
-    """The kernel's `nnf`: an equivalent formula whose negations sit on atoms only."""
-    return _convert(formula, _POS)
 
 
 def nneg(formula: Formula) -> Formula:

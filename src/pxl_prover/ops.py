@@ -12,6 +12,7 @@ import time
 
 from flask import Blueprint, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
+
 from pxl_prover import __version__
 from pxl_prover.errors import error_response
 from pxl_prover.openapi import openapi_document

@@ -32,7 +32,20 @@ from __future__ import annotations
 
 from .check.gate import CAST, IMPORT, IMPORT_REFUTATION, THEOREM
 from .countermodel import Countermodel
-from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top, atoms, children
+from .formula import (
+    And,
+    Atom,
+    Bot,
+    Formula,
+    Iff,
+    Implies,
+    Not,
+    Or,
+    Top,
+    atoms,
+    children,
+    spell,
+)
 from .formula import Box as FBox
 from .formula import Dia as FDia
 from .logics import Logic
@@ -84,28 +97,17 @@ _TAB_CTOR = {
 
 
 def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
-    """The kernel term of a formula (iterative: goals nest thousands deep)."""
-    out: list[str] = []
-    stack: list[Formula | str] = [goal]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        if isinstance(item, Atom):
-            out.append(f"Var {numbering[item.name]}")
-            continue
-        ctor = _FORM_CTOR[type(item)]
-        if isinstance(item, Top | Bot):
-            out.append(ctor)
-            continue
-        out.append(ctor)
-        for child in reversed(children(item)):
-            if isinstance(child, Top | Bot):
-                stack.extend([child, " "])
-            else:
-                stack.extend([")", child, " ("])
-    return "".join(out)
+    """The kernel term of a formula: `Ctor (arg) (arg)`, constants bare."""
+
+    def pieces(node: Formula) -> list[Formula | str]:
+        if isinstance(node, Atom):
+            return [f"Var {numbering[node.name]}"]
+        out: list[Formula | str] = [_FORM_CTOR[type(node)]]
+        for child in children(node):
+            out += [" ", child] if isinstance(child, Top | Bot) else [" (", child, ")"]
+        return out
+
+    return spell(goal, pieces)
 
 
 def _tab_term(tree: Tableau) -> str:

@@ -11,11 +11,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
 from pxl_prover.logics import UnknownLogic
 from pxl_prover.pool import PoolError, PoolSaturated
 from pxl_prover.service import ProverService
 from pxl_prover.syntax import ParseError
-from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 

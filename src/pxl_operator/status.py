@@ -14,6 +14,17 @@ Condition = dict[str, Any]
 CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
 
 
+class Degraded(Exception):
+    """The spec cannot be applied as it is (its kernel cannot be determined, a child cannot
+    be written): reported as the Degraded condition with `reason` (a CamelCase condition
+    reason) and `message`, the running pods left as they are."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
 def condition(kind: str, status: bool, reason: str, message: str, generation: int) -> Condition:
     """One condition without its transition time (added when merged into the status)."""
     return {

@@ -13,21 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from pxl_operator.spec import DEFAULT_IMAGE
-from pxl_prover.kernel import REPO_KERNEL_DIR, hash_sources, kernel_files, kernel_hash
+from pxl_operator.status import Degraded
+from pxl_prover.kernel import BUILTIN_KERNEL_DIR, hash_sources, kernel_files, kernel_hash
 
 KERNEL_MOUNT_PATH = "/etc/pxl/kernel"
 # Users label their kernel ConfigMaps with this (any value): the operator watches only
 # ConfigMaps that carry it, so an edit rolls the fleet at once (others at the resync).
 KERNEL_SOURCE_LABEL = "pxl.logos.dev/kernel"
-
-
-class KernelError(Exception):
-    """The target kernel cannot be determined; `reason` is a condition reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def configmap_name(spec: Mapping[str, Any]) -> str | None:
@@ -48,21 +40,22 @@ def configmap_sources(configmap: Mapping[str, Any]) -> dict[str, bytes]:
             try:
                 files[key] = base64.b64decode(value, validate=True)
             except binascii.Error as exc:
-                raise KernelError(
+                raise Degraded(
                     "KernelConfigMapInvalid", f"binaryData[{key}] is not base64"
                 ) from exc
     return files
 
 
 def builtin_kernel_hash() -> str:
-    """Hash of the kernel built into the prover image (the repository's coq/ folder)."""
-    if not REPO_KERNEL_DIR.is_dir() or not kernel_files(REPO_KERNEL_DIR):
-        raise KernelError(
+    """Hash of the kernel built into the prover image of the same release: its sources ship
+    in the pxl_prover package the operator is installed with."""
+    if not BUILTIN_KERNEL_DIR.is_dir() or not kernel_files(BUILTIN_KERNEL_DIR):
+        raise Degraded(
             "BuiltinKernelUnknown",
-            f"the operator cannot read the built-in kernel at {REPO_KERNEL_DIR}; "
+            f"the operator cannot read the built-in kernel at {BUILTIN_KERNEL_DIR}; "
             "set spec.kernel.expectedHash to the hash the prover image reports",
         )
-    return kernel_hash(REPO_KERNEL_DIR)
+    return kernel_hash(BUILTIN_KERNEL_DIR)
 
 
 def target_hash(
@@ -79,7 +72,7 @@ def target_hash(
     if ref is None and spec.get("image", DEFAULT_IMAGE) != DEFAULT_IMAGE:
         # Version skew: the operator knows only the kernel of the image it was released
         # with. Rolling another image on a guessed hash would stall and roll back.
-        raise KernelError(
+        raise Degraded(
             "KernelHashUnknown",
             f"the kernel built into image {spec['image']} is unknown to the operator (it "
             f"knows only {DEFAULT_IMAGE}'s); set spec.kernel.expectedHash to what "
@@ -89,20 +82,20 @@ def target_hash(
     if ref is None:
         return builtin_kernel_hash()
     if configmap is None:
-        raise KernelError(
+        raise Degraded(
             "KernelConfigMapNotFound",
             f"ConfigMap {namespace}/{ref} named by spec.kernel.configMapRef does not exist; "
             "create it with the kernel's .v files as keys",
         )
     files = configmap_sources(configmap)
     if not files:
-        raise KernelError(
+        raise Degraded(
             "KernelConfigMapEmpty",
             f"ConfigMap {namespace}/{ref} holds no .v files; add the kernel's .v files as keys",
         )
     actual = hash_sources(files)
     if expected and expected != actual:
-        raise KernelError(
+        raise Degraded(
             "KernelHashMismatch",
             f"the .v files of ConfigMap {namespace}/{ref} hash to {actual}, but "
             f"spec.kernel.expectedHash is {expected}; fix the ConfigMap or the pin",

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from cachetools import TTLCache
+
 from pxl_prover import certificate
 from pxl_prover.answer import PROOF_METHOD, Answer
 from pxl_prover.check import evaluator
@@ -41,6 +42,7 @@ from pxl_prover.formula import (
     Or,
     Top,
     children,
+    spell,
 )
 from pxl_prover.logics import LOGICS, Logic
 from pxl_prover.syntax import to_ascii
@@ -129,32 +131,22 @@ def canonical(formula: Formula) -> Canonical:
     """Reorder ∧/∨ operands by shape, then number atoms by first occurrence (left to right)."""
     shape = _shapes(formula)
     numbering: dict[str, int] = {}
-    out: list[str] = []
-    stack: list[Formula | str] = [formula]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        if isinstance(item, Atom):
-            index = numbering.setdefault(item.name, len(numbering))
-            out.append(f"#{index}")
-            continue
-        kids = list(children(item))
-        if isinstance(item, _COMMUTATIVE) and shape[id(kids[0])] > shape[id(kids[1])]:
-            kids.reverse()
-        tag = _TAGS[type(item)]
+
+    def pieces(node: Formula) -> list[Formula | str]:
+        if isinstance(node, Atom):
+            return [f"#{numbering.setdefault(node.name, len(numbering))}"]
+        kids = list(children(node))
         if not kids:
-            out.append(tag)
-            continue
-        parts: list[Formula | str] = [tag, "("]
+            return [_TAGS[type(node)]]
+        if isinstance(node, _COMMUTATIVE) and shape[id(kids[0])] > shape[id(kids[1])]:
+            kids.reverse()
+        out: list[Formula | str] = [_TAGS[type(node)], "("]
         for i, kid in enumerate(kids):
-            if i:
-                parts.append(",")
-            parts.append(kid)
-        parts.append(")")
-        stack.extend(reversed(parts))
-    return Canonical("".join(out), tuple(numbering))
+            out += [",", kid] if i else [kid]
+        return [*out, ")"]
+
+    text = spell(formula, pieces)
+    return Canonical(text, tuple(numbering))
 
 
 def rename(formula: Formula, mapping: dict[str, str]) -> Formula:

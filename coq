@@ -1,0 +1,1 @@
+src/pxl_prover/coq
