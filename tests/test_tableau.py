@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from oracle import MAX_KEYS, is_valid, keys_of
+from replay import replay
+from strategies import formulas
+
 from pxl_prover import prooftree
 from pxl_prover.certificate import THEOREM, render
 from pxl_prover.check.evaluator import check_frame, confirm
@@ -16,12 +19,10 @@ from pxl_prover.countermodel import Countermodel
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Implies, Not, Or
 from pxl_prover.logics import LOGICS, get_logic
 from pxl_prover.nnf import nneg
-from pxl_prover.search import branch
+from pxl_prover.search import tree
 from pxl_prover.search.models import contract
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, Refutation, Unknown, search
-from replay import replay
-from strategies import formulas
 
 ALL_LOGICS = sorted(LOGICS)
 LWB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb"
@@ -98,12 +99,12 @@ def test_probed_successors_agree_with_the_oracle(logic: str, probe: int, goal: F
     work is thrown away and only their cache entries stay) change no verdict, and the
     trees and countermodels they lead to still check."""
     assume(len(keys_of(goal)) <= MAX_KEYS - 2)
-    saved = branch._PROBE
-    branch._PROBE = probe
+    saved = tree._PROBE
+    tree._PROBE = probe
     try:
         assert decide(goal, logic) is is_valid(goal, get_logic(logic))
     finally:
-        branch._PROBE = saved
+        tree._PROBE = saved
 
 
 @pytest.mark.parametrize("logic", ["K", "T", "D"])

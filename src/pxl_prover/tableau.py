@@ -11,15 +11,17 @@ How the search works, and why:
     whose side is already refuted, i.e. unit propagation); then diamonds; then
     seriality. Each logic changes which worlds a box reaches, which frame steps
     (Refl/Sym/Trans/Eucl) justify that, and when a diamond is already fulfilled.
-  * K, T, D, S4 ("tree mode"): nothing at a successor changes its predecessor, so
-    each successor's set is decided by a branch of its own and the verdict cached by
-    set: unsatisfiable cores with their proofs (reused under a renaming of their free
-    items, `P_ALIAS`), satisfiable sets with their models (also for supersets). S4
-    passes boxes down as handles (entry + a relation built by Trans) and lets a
-    diamond loop back to an ancestor with the same boxes that satisfies it.
-  * B, S5, KD45 ("global mode"): boxes reach back (Sym, Eucl), so one branch holds
-    all worlds; S5/KD45 worlds form one cluster, a diamond already witnessed in it
-    needs no new world, and a B world's depth is bounded by the modal depth.
+  * K, T, D, S4 ("tree mode", `search.tree`, `search.s4`): nothing at a successor
+    changes its predecessor, so each successor's set is decided by a branch of its
+    own and the verdict cached by set: unsatisfiable cores with their proofs (reused
+    under a renaming of their free items, `P_ALIAS`), satisfiable sets with their
+    models (also for supersets). S4 passes boxes down as handles (entry + a relation
+    built by Trans) and lets a diamond loop back to an ancestor with the same boxes
+    that satisfies it.
+  * B, S5, KD45 ("global mode", `search.global_`): boxes reach back (Sym, Eucl), so
+    one branch holds all worlds; S5/KD45 worlds form one cluster, a diamond already
+    witnessed in it needs no new world, and a B world's depth is bounded by the modal
+    depth.
   * Every step records the items (entries, relations, labels) it used and produced.
     A closed branch reports the items its closure depends on; a disjunction whose
     chosen side was not used is skipped entirely (dependency-directed backjumping),
@@ -41,10 +43,13 @@ from pxl_prover.countermodel import Countermodel
 from pxl_prover.formula import Formula
 from pxl_prover.logics import Logic
 from pxl_prover.nnf import nneg
-from pxl_prover.search.branch import Branch, Limit, Open, Shared
+from pxl_prover.search.core import Branch, Limit, Open, Shared
 from pxl_prover.search.formulas import Formulas
+from pxl_prover.search.global_ import ClusterBranch, SymmetricBranch
 from pxl_prover.search.models import MAX_MODEL_PAIRS, World, contract, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL, emit
+from pxl_prover.search.s4 import S4Branch
+from pxl_prover.search.tree import TreeBranch, TreeShared
 from pxl_prover.search.worker import SearchCrashed as SearchCrashed
 from pxl_prover.search.worker import SearchOverran as SearchOverran
 from pxl_prover.search.worker import SearchProcesses
@@ -93,10 +98,8 @@ def run_search(goal: Formula, logic: Logic, deadline: float | None, budget: int 
     """The search itself, in this thread: it needs the deep stack of a search process."""
     fs = Formulas()
     root = fs.intern(nneg(goal))
-    shared = Shared(fs, logic, deadline, budget)
     try:
-        branch = Branch(shared, ROOT_LABEL, {root: ROOT_ENTRY})
-        proof, _ = branch.expand(0)
+        proof, _ = _root_branch(fs, logic, deadline, budget, root).expand(0)
     except Limit as limit:
         return Unknown(limit.reason, limit.detail)
     except Open as found:
@@ -109,3 +112,18 @@ def run_search(goal: Formula, logic: Logic, deadline: float | None, budget: int 
             return Unknown("time", "deadline reached while building the countermodel")
         return Refutation(contract(model), model)
     return Proof(emit(proof))
+
+
+def _root_branch(
+    fs: Formulas, logic: Logic, deadline: float | None, budget: int | None, root: int
+) -> Branch:
+    """The branch of the logic's family for the root entry `root`."""
+    entries = {root: ROOT_ENTRY}
+    if logic.euclidean:
+        return ClusterBranch(Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
+    if logic.symmetric:
+        return SymmetricBranch(Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
+    shared = TreeShared(fs, logic, deadline, budget)
+    if logic.transitive:
+        return S4Branch(shared, ROOT_LABEL, entries)
+    return TreeBranch(shared, ROOT_LABEL, entries)
