@@ -9,6 +9,7 @@ settings.load_profile("pxl")
 
 
 import pytest  # noqa: E402
+
 from pxl_prover.kernel import CompiledKernel, build_kernel  # noqa: E402
 
 

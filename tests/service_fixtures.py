@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 from jsonschema import Draft202012Validator
+
 from pxl_prover.config import load_config
 from pxl_prover.openapi import ERROR, openapi_document
 from pxl_prover.server import Server

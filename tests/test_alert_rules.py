@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_fixtures import PROMTOOL, require_prometheus
+
 from pxl_operator import monitoring
 
 ROOT = Path(__file__).resolve().parents[1]

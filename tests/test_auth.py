@@ -11,9 +11,10 @@ import time
 
 import pytest
 import requests
+from service_fixtures import HMAC_KEY, PREVIOUS_KEY, RunningServer, assert_matches_openapi
+
 from pxl_prover.auth import HmacVerifier, NonceMemory, sign_headers
 from pxl_prover.config import ConfigError, load_config
-from service_fixtures import HMAC_KEY, PREVIOUS_KEY, RunningServer, assert_matches_openapi
 
 pytestmark = pytest.mark.timeout(300)
 

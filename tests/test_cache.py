@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import formulas
+
 from pxl_prover import certificate, kernel, prooftree
 from pxl_prover.answer import PROOF_METHOD, Answer
 from pxl_prover.cache import (
@@ -23,7 +25,6 @@ from pxl_prover.formula import And, Atom, Box, Formula, Implies, Or, atoms
 from pxl_prover.logics import get_logic
 from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import parse, to_ascii
-from strategies import formulas
 
 HASH = "cd" * 32
 

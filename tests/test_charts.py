@@ -401,6 +401,7 @@ def test_operator_rbac_covers_every_watch_of_its_kopf_handlers() -> None:
     """kopf lists and watches what handlers and indexes select, and patches its progress
     annotations onto what change handlers (create/update/resume) handle."""
     import kopf
+
     import pxl_operator.handlers  # noqa: F401  (registers the handlers)
 
     registry = kopf.get_default_registry()

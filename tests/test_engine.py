@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from pxl_prover.check.evaluator import confirm
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import UnknownLogic, get_logic

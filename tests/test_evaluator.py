@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pxl_prover.check.evaluator import check_frame, confirm, falsifies, true_worlds
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.formula import And, Atom, Box, Dia, Formula, Iff, Implies, Not, Or

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from test_examples import CRD_PATH, admission_problems, crd_schema, with_schema_defaults
+
 from pxl_operator.rollout import Memory
 from pxl_operator.spec import SpecError, resolve, with_defaults
-from test_examples import CRD_PATH, admission_problems, crd_schema, with_schema_defaults
 
 
 def crd() -> dict[str, Any]:

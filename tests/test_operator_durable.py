@@ -12,9 +12,6 @@ from typing import Any
 import pytest
 import requests
 from k8s_harness import Cluster
-from pxl_operator.kube import Kube
-from pxl_operator.reconcile import Reconciler
-from pxl_prover.kernel import kernel_hash as folder_hash
 from test_kernel_configmap_mount import mount_like_a_kubelet
 from test_operator_emulated import (
     KERNEL_V1,
@@ -27,6 +24,10 @@ from test_operator_emulated import (
     template_hash,
     wait_ready_on,
 )
+
+from pxl_operator.kube import Kube
+from pxl_operator.reconcile import Reconciler
+from pxl_prover.kernel import kernel_hash as folder_hash
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import requests
 from k8s_harness import Cluster
-from pxl_prover.kernel import hash_sources
 from test_examples import crd_schema
+
+from pxl_prover.kernel import hash_sources
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,13 +19,14 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from test_charts import OPERATOR_CHART, PROVER_CHART, render
+from test_examples import admission_problems, rejecting_unknown_fields
+
 from pxl_operator import cli, manifests, monitoring
 from pxl_operator.kube import ApiError
 from pxl_operator.metrics import OperatorMetrics
 from pxl_operator.reconcile import Reconciler
 from pxl_operator.spec import SpecError, resolve
-from test_charts import OPERATOR_CHART, PROVER_CHART, render
-from test_examples import admission_problems, rejecting_unknown_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 CRDS = Path(__file__).parent / "data" / "crds"

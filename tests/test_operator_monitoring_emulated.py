@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from k8s_harness import Cluster
+
 from pxl_operator import monitoring
 
 pytestmark = pytest.mark.timeout(120)

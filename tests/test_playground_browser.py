@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 import requests
+from service_fixtures import HMAC_KEY, RunningServer
+
 from pxl_prover.kernel import default_kernel_dir
 from pxl_prover.playground import recheck_command
-from service_fixtures import HMAC_KEY, RunningServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

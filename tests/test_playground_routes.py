@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+
 from pxl_prover.app import create_app
 from pxl_prover.config import load_config
 from pxl_prover.kernel import default_kernel_dir, kernel_files

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
+
 from pxl_prover.pool import PoolSaturated, PoolUnavailable, SessionPool
 from pxl_prover.sessions import CheckResult, SessionDied, SessionTimeout
 

@@ -11,13 +11,14 @@ import time
 from typing import Any
 
 import pytest
+from test_service_api import pigeonhole
+
 from pxl_prover.formula import Atom, Box, Dia, Formula, Implies
 from pxl_prover.logics import get_logic
 from pxl_prover.search import worker
 from pxl_prover.search.worker import NICENESS, SearchCrashed, SearchOverran, SearchProcesses
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, Refutation, Unknown
-from test_service_api import pigeonhole
 
 K = get_logic("K")
 SLOW = parse(pigeonhole(8))  # valid, and far beyond any deadline used here

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from service_fixtures import RunningServer, assert_matches_openapi
+
 from pxl_prover import certificate
 from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import get_logic
 from pxl_prover.openapi import openapi_document
 from pxl_prover.syntax import parse
-from service_fixtures import RunningServer, assert_matches_openapi
 
 pytestmark = pytest.mark.timeout(300)
 

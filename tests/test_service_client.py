@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from service_fixtures import HMAC_KEY, RunningServer
+
 from pxl_prover import cli
 from pxl_prover.client import ProverClient, ServerError
-from service_fixtures import HMAC_KEY, RunningServer
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from pxl_prover.config import ConfigError, load_config
 from pxl_prover.server import parse_args
 

@@ -8,9 +8,10 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pxl_prover.syntax import to_ascii
 from service_fixtures import RunningServer, assert_matches_openapi
 from strategies import formulas
+
+from pxl_prover.syntax import to_ascii
 
 pytestmark = pytest.mark.timeout(600)
 

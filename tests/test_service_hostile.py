@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from pxl_prover.auth import sign_headers
 from service_fixtures import HMAC_KEY, RunningServer, assert_matches_openapi
 from test_service_api import pigeonhole
+
+from pxl_prover.auth import sign_headers
 
 pytestmark = pytest.mark.timeout(300)
 

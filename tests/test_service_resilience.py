@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 import requests
+from service_fixtures import RunningServer, assert_matches_openapi
+from test_service_api import pigeonhole
+
 from pxl_prover import kernel
 from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import get_logic
 from pxl_prover.syntax import parse
-from service_fixtures import RunningServer, assert_matches_openapi
-from test_service_api import pigeonhole
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import atom_names, formulas
+
 from pxl_prover.formula import (
     And,
     Atom,
@@ -36,7 +38,6 @@ from pxl_prover.syntax import (
     to_ascii,
     to_unicode,
 )
-from strategies import atom_names, formulas
 
 A, B, C, D = Atom("A"), Atom("B"), Atom("C"), Atom("D")
 LWB_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb"
