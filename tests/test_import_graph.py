@@ -98,3 +98,23 @@ def test_the_trusted_package_reads_only_plain_values(module: str) -> None:
 def test_the_http_layer_never_imports_the_trusted_package_directly(module: str) -> None:
     direct = sorted(m for m in GRAPH[module][0] if _in(m, TRUSTED))
     assert not direct, f"{module} imports {direct}: verdicts come from the engine"
+
+
+def test_data_flows_one_way() -> None:
+    """No module reaches itself through its imports (a package's own `__init__`, read for
+    the version, aside): text → formula → search → certificate → check → answer."""
+    edges = {
+        module: {t for t in ours if t != module and not _in(module, t)}
+        for module, (ours, _) in GRAPH.items()
+    }
+
+    def reach(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for target in edges[todo.pop()] - seen:
+                seen.add(target)
+                todo.append(target)
+        return seen
+
+    cycles = sorted(module for module in edges if module in reach(module))
+    assert not cycles, f"import cycles through {cycles}"

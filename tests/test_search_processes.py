@@ -18,7 +18,7 @@ from pxl_prover.logics import get_logic
 from pxl_prover.search import worker
 from pxl_prover.search.worker import NICENESS, SearchCrashed, SearchOverran, SearchProcesses
 from pxl_prover.syntax import parse
-from pxl_prover.tableau import Proof, Refutation, Unknown
+from pxl_prover.tableau import Proof, Refutation, Unknown, run_search
 
 K = get_logic("K")
 SLOW = parse(pigeonhole(8))  # valid, and far beyond any deadline used here
@@ -33,7 +33,7 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> None:
 
 @pytest.fixture
 def processes():
-    pool = SearchProcesses(3)
+    pool = SearchProcesses(run_search, 3)
     yield pool
     pool.close(terminate=True)
 

@@ -79,9 +79,6 @@ class Unknown:
 Result = Proof | Refutation | Unknown
 
 
-PROCESSES = SearchProcesses()
-
-
 def search(
     goal: Formula,
     logic: Logic,
@@ -91,7 +88,7 @@ def search(
 ) -> Result:
     """Decide `goal` in `logic` in a search process. `deadline` is a `time.monotonic()`
     instant (the clock is system-wide). Raises SearchCrashed if the process died."""
-    return PROCESSES.search(goal, logic, deadline, node_budget)
+    return PROCESSES.search(goal, logic, deadline, node_budget)  # PROCESSES: at the end
 
 
 def run_search(goal: Formula, logic: Logic, deadline: float | None, budget: int | None) -> Result:
@@ -127,3 +124,6 @@ def _root_branch(
     if logic.transitive:
         return S4Branch(shared, ROOT_LABEL, entries)
     return TreeBranch(shared, ROOT_LABEL, entries)
+
+
+PROCESSES = SearchProcesses(run_search)

@@ -24,11 +24,16 @@ import pickle
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from pxl_prover.formula import BINARY, UNARY, Atom, Bot, Formula, Top
-from pxl_prover.logics import Logic
+from pxl_prover.logics import LOGICS, Logic
+
+# What a search process runs: (goal, logic, deadline, node budget) -> result. Handed in
+# by the caller (the tableau), so this module knows nothing of the search it hosts.
+Runner = Callable[[Formula, Logic, float | None, int | None], Any]
 
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 1_000_000
@@ -92,20 +97,17 @@ def _prepare_limits() -> None:
     os.nice(NICENESS)
 
 
-def _worker_main(conn: Connection) -> None:
+def _worker_main(conn: Connection, run: Runner) -> None:
     """A search process: one long-lived deep-stack thread answers one request at a time
     until the server closes the connection (a thread per search cost more than a small
     search itself)."""
     _prepare_limits()
-    thread = threading.Thread(target=_serve, args=(conn,), name="pxl-search", daemon=True)
+    thread = threading.Thread(target=_serve, args=(conn, run), name="pxl-search", daemon=True)
     thread.start()
     thread.join()
 
 
-def _serve(conn: Connection) -> None:
-    from pxl_prover.logics import LOGICS
-    from pxl_prover.tableau import run_search
-
+def _serve(conn: Connection, run: Runner) -> None:
     while True:
         try:
             request = conn.recv_bytes()
@@ -113,7 +115,7 @@ def _serve(conn: Connection) -> None:
             return
         try:
             nodes, logic_name, deadline, budget = marshal.loads(request)
-            result = run_search(unflatten(nodes), LOGICS[logic_name], deadline, budget)
+            result = run(unflatten(nodes), LOGICS[logic_name], deadline, budget)
             outcome = pickle.dumps((True, result), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:  # handed to the caller, which re-raises it
             try:
@@ -129,10 +131,10 @@ def _serve(conn: Connection) -> None:
 class _Worker:
     """One search process and the server's end of its pipe."""
 
-    def __init__(self, context: Any, generation: int) -> None:
+    def __init__(self, context: Any, generation: int, run: Runner) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=_worker_main, args=(child,), name="pxl-search", daemon=True
+            target=_worker_main, args=(child, run), name="pxl-search", daemon=True
         )
         self.process.start()
         child.close()
@@ -180,7 +182,8 @@ class SearchProcesses:
     next demand. `resize` and `close` retire processes without interrupting searches
     (except `close(terminate=True)`, which ends the running ones)."""
 
-    def __init__(self, size: int | None = None) -> None:
+    def __init__(self, run: Runner, size: int | None = None) -> None:
+        self.run = run  # a module-level function: processes receive it by name
         self.size = size or os.cpu_count() or 1
         self._changed = threading.Condition(threading.Lock())
         self._idle: list[_Worker] = []
@@ -192,8 +195,8 @@ class SearchProcesses:
     def _spawn(self) -> _Worker:
         if self._context is None:
             self._context = multiprocessing.get_context("forkserver")
-            self._context.set_forkserver_preload(["pxl_prover.tableau"])
-        return _Worker(self._context, self._generation)
+            self._context.set_forkserver_preload([self.run.__module__])
+        return _Worker(self._context, self._generation, self.run)
 
     def _acquire(self) -> _Worker:
         """An idle process, a new one if there is room (started outside the lock), or
