@@ -1,0 +1,411 @@
+"""Shared sub-proofs: a plain proof tree turned into lemmas and uses of them.
+
+The search's caches reuse a closed sub-proof wherever the same hypotheses come back
+(under other labels and at other positions on the branch); emitted as a tree, it is
+written out again at every use. `share` finds such repeats: for each sub-proof that
+starts a branch (a child of a disjunction or a cut) it computes the sub-proof as a
+`Lemma` would state it — the entries, relations and labels from above that the sub-proof
+uses (its hypotheses, numbered in branch order) and its rules over them — and every
+sub-proof whose lemma occurs more than once becomes one `Lemma`, applied by `Use`.
+Untrusted like the rest of rendering: the kernel checks each lemma and each use.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pxl_prover.formula import Formula, children
+from pxl_prover.nnf import nneg
+from pxl_prover.prooftree import (
+    AndRule,
+    BoxRule,
+    Close,
+    CloseBot,
+    Cut,
+    DiaRule,
+    Eucl,
+    Lemma,
+    OrRule,
+    Refl,
+    Serial,
+    Sym,
+    Tableau,
+    Trans,
+    Use,
+)
+
+# A sub-proof smaller than this (in rules) is cheaper written out than applied as a lemma.
+MIN_SHARED_RULES = 6
+# Finding repeats costs a walk of each branch's sub-proof; past this many rule visits in
+# all, the remaining branches are left as they are (a bigger certificate, never a wrong one).
+WALK_BUDGET = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """A sub-proof starting a branch: its lemma's key, and where its hypotheses are."""
+
+    node: Tableau
+    key: tuple[Any, ...]
+    rules: int
+    entries: tuple[int, ...]  # absolute indices on the branch, in branch order
+    relations: tuple[int, ...]
+    labels: tuple[int, ...]
+    start: tuple[int, int, int]  # entries, relations, labels on the branch at the site
+    hyp_entries: tuple[tuple[int, Formula], ...]  # as the lemma states them
+    hyp_relations: tuple[tuple[int, int], ...]
+
+
+class _FormulaIds:
+    """Structural identity of formulas as small ints (formulas nest thousands deep, so no
+    recursive hashing)."""
+
+    def __init__(self) -> None:
+        self._by_object: dict[int, int] = {}
+        self._by_shape: dict[tuple[Any, ...], int] = {}
+        self._keep: list[Formula] = []
+
+    def of(self, formula: Formula) -> int:
+        stack: list[tuple[Formula, bool]] = [(formula, False)]
+        while stack:
+            f, ready = stack.pop()
+            if id(f) in self._by_object:
+                continue
+            kids = children(f)
+            if not ready:
+                stack.append((f, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            shape = (
+                type(f).__name__,
+                getattr(f, "name", None),
+                *(self._by_object[id(k)] for k in kids),
+            )
+            self._by_object[id(f)] = self._by_shape.setdefault(shape, len(self._by_shape))
+            self._keep.append(f)  # ids stay valid while the object lives
+        return self._by_object[id(formula)]
+
+
+def share(goal: Formula, tree: Tableau, min_rules: int = MIN_SHARED_RULES) -> Tableau:
+    """`tree` with every sub-proof whose lemma occurs more than once written as one
+    `Lemma` and `Use`s of it. A tree that does not replay (the kernel will say why) is
+    returned as it is."""
+    try:
+        sites = _sites(goal, tree)
+    except (IndexError, AttributeError, KeyError, TypeError):
+        return tree
+    counts = Counter(site.key for site in sites.values())
+    repeated = {
+        node_id: site
+        for node_id, site in sites.items()
+        if counts[site.key] > 1 and site.rules >= min_rules
+    }
+    if not repeated:
+        return tree
+    lemmas: dict[tuple[Any, ...], Lemma] = {}
+    for site in sorted(repeated.values(), key=lambda s: s.rules):  # nested ones first
+        if site.key in lemmas:
+            continue
+        local = _localizer(site)
+        proof = _rewrite(
+            site.node,
+            *local,
+            lambda n, at=site, maps=local: _use(n, at.node, repeated, lemmas, maps),
+        )
+        lemmas[site.key] = Lemma(len(site.labels), site.hyp_entries, site.hyp_relations, proof)
+    identity = (_same, _same, _same)
+    return _rewrite(tree, *identity, lambda n: _use(n, None, repeated, lemmas, identity))
+
+
+def _same(index: int) -> int:
+    return index
+
+
+def _use(
+    node: Tableau,
+    root: Tableau | None,
+    repeated: dict[int, _Site],
+    lemmas: dict[tuple[Any, ...], Lemma],
+    maps: tuple[Callable[[int], int], Callable[[int], int], Callable[[int], int]],
+) -> Use | None:
+    """The `Use` replacing `node` (not the root of the lemma being built), if it is shared."""
+    site = repeated.get(id(node))
+    if site is None or node is root:
+        return None
+    e, r, w = maps
+    return Use(
+        lemmas[site.key],
+        tuple(w(x) for x in site.labels),
+        tuple(e(i) for i in site.entries),
+        tuple(r(k) for k in site.relations),
+    )
+
+
+def _localizer(
+    site: _Site,
+) -> tuple[Callable[[int], int], Callable[[int], int], Callable[[int], int]]:
+    """Index maps from the branch at `site` into its lemma: hypotheses first, in order,
+    then what the sub-proof adds, in order."""
+    ne, nr, nl = site.start
+    rank_e = {i: n for n, i in enumerate(site.entries)}
+    rank_r = {k: n for n, k in enumerate(site.relations)}
+    rank_l = {w: n for n, w in enumerate(site.labels)}
+    ce, cr, cl = len(rank_e), len(rank_r), len(rank_l)
+    return (
+        lambda i: rank_e[i] if i < ne else ce + i - ne,
+        lambda k: rank_r[k] if k < nr else cr + k - nr,
+        lambda w: rank_l[w] if w < nl else cl + w - nl,
+    )
+
+
+def _sites(goal: Formula, tree: Tableau) -> dict[int, _Site]:
+    """Replay the tree from the kernel's root branch and describe every sub-proof that
+    starts a branch (by the identity of its root node)."""
+    ids = _FormulaIds()
+    ents: list[tuple[int, Formula]] = [(0, nneg(goal))]
+    rels: list[tuple[int, int]] = []
+    labels = [1]
+    sites: dict[int, _Site] = {}
+    budget = [WALK_BUDGET]
+    stack: list[tuple[Any, ...]] = [("visit", tree, False)]
+    while stack:
+        item = stack.pop()
+        if item[0] == "restore":
+            _, ne, nr, nl, added = item
+            del ents[ne:], rels[nr:]
+            labels[0] = nl
+            if added is not None:
+                ents.append(added)
+            continue
+        _, node, starts_branch = item
+        if starts_branch and budget[0] > 0:
+            site = _site(node, ents, rels, labels[0], ids, budget)
+            sites[id(node)] = site
+        match node:
+            case OrRule(i, left, right) | Cut(i, _, left, right):
+                if isinstance(node, OrRule):
+                    w, f = ents[i]
+                    sides = ((w, f.left), (w, f.right))
+                else:
+                    sides = ((node.w, node.formula), (node.w, nneg(node.formula)))
+                state = (len(ents), len(rels), labels[0])
+                stack.append(("visit", right, True))
+                stack.append(("restore", *state, sides[1]))
+                stack.append(("visit", left, True))
+                stack.append(("restore", *state, sides[0]))
+            case Close() | CloseBot() | Use():
+                pass
+            case _:
+                _apply(node, ents, rels, labels)
+                stack.append(("visit", node.then, False))
+    return sites
+
+
+def _apply(
+    node: Tableau, ents: list[tuple[int, Formula]], rels: list[tuple[int, int]], labels: list[int]
+) -> None:
+    """What a one-child rule adds to the branch (as the kernel's `check` does)."""
+    match node:
+        case AndRule(i):
+            w, f = ents[i]
+            ents.extend([(w, f.left), (w, f.right)])
+        case BoxRule(i, k):
+            ents.append((rels[k][1], ents[i][1].arg))
+        case DiaRule(i):
+            w, f = ents[i]
+            rels.append((w, labels[0]))
+            ents.append((labels[0], f.arg))
+            labels[0] += 1
+        case Refl(w):
+            rels.append((w, w))
+        case Serial(w):
+            rels.append((w, labels[0]))
+            labels[0] += 1
+        case Sym(k):
+            w, v = rels[k]
+            rels.append((v, w))
+        case Trans(k1, k2):
+            rels.append((rels[k1][0], rels[k2][1]))
+        case Eucl(k1, k2):
+            rels.append((rels[k1][1], rels[k2][1]))
+        case _:
+            raise TypeError(f"not a tableau rule: {node!r}")
+
+
+# What each rule adds: (entries, relations, labels).
+_ADDS = {
+    AndRule: (2, 0, 0),
+    BoxRule: (1, 0, 0),
+    DiaRule: (1, 1, 1),
+    Refl: (0, 1, 0),
+    Serial: (0, 1, 1),
+    Sym: (0, 1, 0),
+    Trans: (0, 1, 0),
+    Eucl: (0, 1, 0),
+}
+
+
+def _site(
+    root: Tableau,
+    ents: list[tuple[int, Formula]],
+    rels: list[tuple[int, int]],
+    nl0: int,
+    ids: _FormulaIds,
+    budget: list[int],
+) -> _Site:
+    """The sub-proof at `root` as a lemma: its hypotheses and a key equal for two sub-proofs
+    exactly when their lemmas are the same."""
+    ne0, nr0 = len(ents), len(rels)
+    free_e: set[int] = set()
+    free_r: set[int] = set()
+    free_l: set[int] = set()
+    tokens: list[Any] = []
+
+    def e(i: int) -> tuple[str, int]:
+        if i < ne0:
+            free_e.add(i)
+            return ("e", i)
+        return ("E", i - ne0)
+
+    def r(k: int) -> tuple[str, int]:
+        if k < nr0:
+            free_r.add(k)
+            return ("r", k)
+        return ("R", k - nr0)
+
+    def lab(w: int) -> tuple[str, int]:
+        if w < nl0:
+            free_l.add(w)
+            return ("l", w)
+        return ("L", w - nl0)
+
+    rules = 0
+    stack: list[tuple[Tableau, int, int, int]] = [(root, ne0, nr0, nl0)]
+    while stack:
+        node, ne, nr, nl = stack.pop()
+        rules += 1
+        match node:
+            case Close(i, j):
+                tokens.append(("Close", e(i), e(j)))
+            case CloseBot(i):
+                tokens.append(("Bot", e(i)))
+            case Use(lemma, ls, es, rs):
+                tokens.append(("Use", id(lemma), *map(lab, ls), "|", *map(e, es), "|", *map(r, rs)))
+            case OrRule(i, left, right):
+                tokens.append(("Or", e(i)))
+                stack.extend([(right, ne + 1, nr, nl), (left, ne + 1, nr, nl)])
+            case Cut(w, formula, left, right):
+                tokens.append(("Cut", lab(w), ids.of(formula)))
+                stack.extend([(right, ne + 1, nr, nl), (left, ne + 1, nr, nl)])
+            case AndRule(i) | BoxRule(i) | DiaRule(i):
+                extra = (r(node.k),) if isinstance(node, BoxRule) else ()
+                tokens.append((type(node).__name__, e(i), *extra))
+            case Refl(w) | Serial(w):
+                tokens.append((type(node).__name__, lab(w)))
+            case Sym(k):
+                tokens.append(("Sym", r(k)))
+            case Trans(k1, k2) | Eucl(k1, k2):
+                tokens.append((type(node).__name__, r(k1), r(k2)))
+            case _:
+                raise TypeError(f"not a tableau rule: {node!r}")
+        if type(node) in _ADDS:
+            de, dr, dl = _ADDS[type(node)]
+            stack.append((node.then, ne + de, nr + dr, nl + dl))
+    budget[0] -= rules
+    entries = tuple(sorted(free_e))
+    relations = tuple(sorted(free_r))
+    labels = sorted(
+        free_l | {ents[i][0] for i in entries} | {w for k in relations for w in rels[k]}
+    )
+    rank = {
+        "e": {i: n for n, i in enumerate(entries)},
+        "r": {k: n for n, k in enumerate(relations)},
+        "l": {w: n for n, w in enumerate(labels)},
+    }
+    canon = tuple(
+        tuple(
+            (t[0], rank[t[0]][t[1]]) if isinstance(t, tuple) and t[0] in rank else t for t in token
+        )
+        for token in tokens
+    )
+    hyp_entries = tuple((rank["l"][ents[i][0]], ents[i][1]) for i in entries)
+    hyp_relations = tuple((rank["l"][rels[k][0]], rank["l"][rels[k][1]]) for k in relations)
+    key = (
+        canon,
+        tuple((w, ids.of(f)) for w, f in hyp_entries),
+        hyp_relations,
+        len(labels),
+    )
+    return _Site(
+        root,
+        key,
+        rules,
+        entries,
+        relations,
+        tuple(labels),
+        (ne0, nr0, nl0),
+        hyp_entries,
+        hyp_relations,
+    )
+
+
+def _rewrite(
+    root: Tableau,
+    e: Callable[[int], int],
+    r: Callable[[int], int],
+    lab: Callable[[int], int],
+    replace: Callable[[Tableau], Use | None],
+) -> Tableau:
+    """`root` with its indices mapped and the nodes `replace` names replaced (post-order,
+    iterative: proof trees are thousands of rules deep)."""
+    done: list[Tableau] = []
+    stack: list[tuple[Tableau, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if not ready:
+            use = replace(node)
+            if use is not None:
+                done.append(use)
+                continue
+            stack.append((node, True))
+            match node:
+                case OrRule(_, left, right) | Cut(_, _, left, right):
+                    stack.extend([(right, False), (left, False)])
+                case Close() | CloseBot() | Use():
+                    pass
+                case _:
+                    stack.append((node.then, False))
+            continue
+        match node:
+            case Close(i, j):
+                done.append(Close(e(i), e(j)))
+            case CloseBot(i):
+                done.append(CloseBot(e(i)))
+            case Use(lemma, ls, es, rs):
+                done.append(Use(lemma, tuple(map(lab, ls)), tuple(map(e, es)), tuple(map(r, rs))))
+            case OrRule(i):
+                right, left = done.pop(), done.pop()
+                done.append(OrRule(e(i), left, right))
+            case Cut(w, formula):
+                right, left = done.pop(), done.pop()
+                done.append(Cut(lab(w), formula, left, right))
+            case AndRule(i):
+                done.append(AndRule(e(i), done.pop()))
+            case BoxRule(i, k):
+                done.append(BoxRule(e(i), r(k), done.pop()))
+            case DiaRule(i):
+                done.append(DiaRule(e(i), done.pop()))
+            case Refl(w):
+                done.append(Refl(lab(w), done.pop()))
+            case Serial(w):
+                done.append(Serial(lab(w), done.pop()))
+            case Sym(k):
+                done.append(Sym(r(k), done.pop()))
+            case Trans(k1, k2):
+                done.append(Trans(r(k1), r(k2), done.pop()))
+            case Eucl(k1, k2):
+                done.append(Eucl(r(k1), r(k2), done.pop()))
+    return done[0]
