@@ -52,7 +52,8 @@ Inductive tab : Set :=
     by the tableau [t] started from [hs]. *)
 Inductive hyp : Set :=
 | HForm : N -> form -> hyp
-| HRel : N -> N -> hyp.
+| HRel : N -> N -> hyp
+| HSub : N -> N -> hyp.  (* HSub w k: HForm w (subformula k of the root's formula) *)
 
 Inductive lemma : Set := Lem : N -> list hyp -> tab -> lemma.
 
@@ -72,6 +73,7 @@ Arguments TCut _%N _ _ _.
 Arguments TUse _%N (_ _)%list.
 Arguments HForm _%N _.
 Arguments HRel (_ _)%N.
+Arguments HSub (_ _)%N.
 Arguments Lem _%N _%list _.
 
 (** Which frame rules a logic permits. *)
@@ -87,14 +89,39 @@ Fixpoint hyp_entries (hs : list hyp) : list entry :=
   match hs with
   | [] => []
   | HForm w a :: hs' => (N.to_nat w, a) :: hyp_entries hs'
-  | HRel _ _ :: hs' => hyp_entries hs'
+  | _ :: hs' => hyp_entries hs'
   end.
 
 Fixpoint hyp_edges (hs : list hyp) : list edge :=
   match hs with
   | [] => []
-  | HForm _ _ :: hs' => hyp_edges hs'
   | HRel w v :: hs' => (N.to_nat w, N.to_nat v) :: hyp_edges hs'
+  | _ :: hs' => hyp_edges hs'
+  end.
+
+(** The root's formula and its subformulas, in preorder: lemmas name the formulas of
+    their hypotheses by number here ([HSub]) instead of writing them out. *)
+Fixpoint subforms (a : form) (acc : list form) : list form :=
+  a :: match a with
+       | Neg b | Box b | Dia b => subforms b acc
+       | Conj b c | Disj b c | Impl b c | Equiv b c => subforms b (subforms c acc)
+       | _ => acc
+       end.
+
+Definition resolve (tbl : list form) (h : hyp) : option hyp :=
+  match h with
+  | HSub w k => option_map (HForm w) (nth_error tbl (N.to_nat k))
+  | _ => Some h
+  end.
+
+Fixpoint resolve_all (tbl : list form) (hs : list hyp) : option (list hyp) :=
+  match hs with
+  | [] => Some []
+  | h :: hs' =>
+      match resolve tbl h, resolve_all tbl hs' with
+      | Some h', Some hs'' => Some (h' :: hs'')
+      | _, _ => None
+      end
   end.
 
 Definition label_of (lm : list num) (w : N) : option nat :=
@@ -196,22 +223,29 @@ Definition labels_below (n : nat) (hs : list hyp) : bool :=
   forallb (fun h => match h with
                     | HForm w _ => Nat.ltb (N.to_nat w) n
                     | HRel w v => Nat.ltb (N.to_nat w) n && Nat.ltb (N.to_nat v) n
+                    | HSub _ _ => false
                     end) hs.
 
-(** Check lemmas in order, each against the ones before it (newest first in [done]). *)
-Fixpoint check_lemmas (L : flags) (done : list lemma) (ls : list lemma) : option (list lemma) :=
+(** Check lemmas in order, each against the ones before it (newest first in [done]), their
+    [HSub] hypotheses resolved in [tbl]. *)
+Fixpoint check_lemmas (L : flags) (tbl : list form) (done : list lemma) (ls : list lemma)
+  : option (list lemma) :=
   match ls with
   | [] => Some done
-  | Lem n hs t as l :: ls' =>
-      if labels_below (N.to_nat n) hs &&
-         check L done (hyp_entries hs) (hyp_edges hs) (N.to_nat n) t
-      then check_lemmas L (l :: done) ls'
-      else None
+  | Lem n hs t :: ls' =>
+      match resolve_all tbl hs with
+      | Some hs' =>
+          if labels_below (N.to_nat n) hs' &&
+             check L done (hyp_entries hs') (hyp_edges hs') (N.to_nat n) t
+          then check_lemmas L tbl (Lem n hs' t :: done) ls'
+          else None
+      | None => None
+      end
   end.
 
 (** A certificate with shared sub-proofs: lemmas [ls], then the goal's tableau [t]. *)
 Definition check_dag (L : flags) (a : form) (ls : list lemma) (t : tab) : bool :=
-  match check_lemmas L [] ls with
+  match check_lemmas L (subforms (nneg a) []) [] ls with
   | Some done => check L done [(0, nneg a)] [] 1 t
   | None => false
   end.
@@ -282,7 +316,7 @@ Proof.
   intros M f es rs lm hs. induction hs as [| h hs IH]; intros ps Hc HS;
     pose proof HS as [He Hr].
   - split; intros ? ? [].
-  - destruct h as [w a | w v]; destruct ps as [| [p] ps]; simpl in Hc; try discriminate.
+  - destruct h as [w a | w v | w k]; destruct ps as [| [p] ps]; simpl in Hc; try discriminate.
     + unfold label_of in Hc.
       destruct (nth_error lm (N.to_nat w)) as [x|] eqn:Ew; try discriminate.
       destruct (nth_error es (N.to_nat p)) as [[y b]|] eqn:Ep; try discriminate.
@@ -439,20 +473,21 @@ Proof.
   intros n hs. induction hs as [| h hs IH]; intro Hb.
   - split; intros ? ? [].
   - simpl in Hb. apply andb_prop in Hb as [Hh Hb]. destruct (IH Hb) as [Be Br].
-    destruct h as [w a | w v]; simpl.
+    destruct h as [w a | w v | w k]; simpl; try discriminate.
     + apply Nat.ltb_lt in Hh. split; [| exact Br].
       intros u c [Heq | Hin]; [inversion Heq; subst; exact Hh | eauto].
     + apply andb_prop in Hh as [Hw Hv]. apply Nat.ltb_lt in Hw. apply Nat.ltb_lt in Hv.
       split; [exact Be |]. intros u u' [Heq | Hin]; [inversion Heq; subst; lia | eauto].
 Qed.
 
-Lemma check_lemmas_sound : forall (M : model), frame_ok M -> forall ls done out,
-  Forall (lemma_holds M) done -> check_lemmas L done ls = Some out ->
+Lemma check_lemmas_sound : forall (M : model) tbl, frame_ok M -> forall ls done out,
+  Forall (lemma_holds M) done -> check_lemmas L tbl done ls = Some out ->
   Forall (lemma_holds M) out.
 Proof.
-  intros M HF ls. induction ls as [| [n hs t] ls IH]; intros done out HD Hc; simpl in Hc.
+  intros M tbl HF ls. induction ls as [| [n hs0 t] ls IH]; intros done out HD Hc; simpl in Hc.
   - inversion Hc; subst. exact HD.
-  - destruct (labels_below (N.to_nat n) hs &&
+  - destruct (resolve_all tbl hs0) as [hs|]; try discriminate.
+    destruct (labels_below (N.to_nat n) hs &&
               check L done (hyp_entries hs) (hyp_edges hs) (N.to_nat n) t) eqn:E;
       try discriminate.
     apply andb_prop in E as [Hb Hk].
@@ -481,8 +516,8 @@ Theorem check_dag_valid : forall a ls t, check_dag L a ls t = true ->
   forall M : model, frame_ok M -> forall w, forces M w a.
 Proof.
   intros a ls t Hc M HF w. unfold check_dag in Hc.
-  destruct (check_lemmas L [] ls) as [done|] eqn:E; try discriminate.
-  pose proof (check_lemmas_sound M HF ls [] done (Forall_nil _) E) as HL.
+  destruct (check_lemmas L (subforms (nneg a) []) [] ls) as [done|] eqn:E; try discriminate.
+  pose proof (check_lemmas_sound M _ HF ls [] done (Forall_nil _) E) as HL.
   apply NNPP. intro Hn.
   apply (check_sound M done HF HL t _ _ _ Hc) with (f := fun _ => w).
   - split.

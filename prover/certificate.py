@@ -43,6 +43,7 @@ from .formula import And, Atom, Bot, Formula, Iff, Implies, Not, Or, Top, atoms,
 from .formula import Box as FBox
 from .formula import Dia as FDia
 from .logics import Logic
+from .nnf import nneg
 from .prooftree import (
     AndRule,
     BoxRule,
@@ -60,7 +61,7 @@ from .prooftree import (
     Trans,
     Use,
 )
-from .sharing import share
+from .sharing import FormulaIds, share
 from .syntax import to_ascii
 
 # ---------------------------------------------------------------------------
@@ -202,17 +203,36 @@ def _nums(values: list[int] | tuple[int, ...]) -> str:
     return "[" + "; ".join(f"P {v}" for v in values) + "]"
 
 
-def _lemma_term(
-    lemma: Lemma, numbering: dict[str, int], lemma_index: dict[int, int], forms: dict[int, str]
-) -> str:
+# Subformulas numbered for `HSub` (the kernel's list is as long as the root formula; past
+# this many, formulas are written out).
+_MAX_NUMBERED = 1_000_000
+
+
+class _Hypotheses:
+    """How lemmas write their formulas: by number among the root formula's subformulas
+    (`HSub`, the kernel's `subforms (nneg goal)`, in preorder) when it is one, else in full."""
+
+    def __init__(self, goal: Formula, numbering: dict[str, int]) -> None:
+        self.ids = FormulaIds()
+        self.numbering = numbering
+        self.number: dict[int, int] = {}
+        stack: list[Formula] = [nneg(goal)]
+        for position in range(_MAX_NUMBERED):
+            if not stack:
+                break
+            f = stack.pop()
+            self.number.setdefault(self.ids.of(f), position)
+            stack.extend(reversed(children(f)))
+
+    def entry(self, w: int, f: Formula) -> str:
+        k = self.number.get(self.ids.of(f))
+        return f"HSub {w} {k}" if k is not None else f"HForm {w} ({_form_term(f, self.numbering)})"
+
+
+def _lemma_term(lemma: Lemma, hyp: _Hypotheses, lemma_index: dict[int, int]) -> str:
     """`Lem n [hypotheses] (proof)`: hypotheses newest first, as the kernel's branch has them."""
-
-    def form(f: Formula) -> str:
-        if id(f) not in forms:
-            forms[id(f)] = _form_term(f, numbering)
-        return forms[id(f)]
-
-    hyps = [f"HForm {w} ({form(a)})" for w, a in reversed(lemma.entries)]
+    numbering = hyp.numbering
+    hyps = [hyp.entry(w, a) for w, a in reversed(lemma.entries)]
     hyps += [f"HRel {w} {v}" for w, v in reversed(lemma.relations)]
     start = (len(lemma.entries), len(lemma.relations))
     proof = _tab_term(lemma.proof, numbering, lemma_index, start)
@@ -302,10 +322,10 @@ def render(
     lemmas = _lemmas_in(tree)
     if lemmas:
         index: dict[int, int] = {}
-        forms: dict[int, str] = {}
+        hyp = _Hypotheses(goal, numbering)
         written = []
         for lemma in lemmas:
-            written.append(_lemma_term(lemma, numbering, index, forms))
+            written.append(_lemma_term(lemma, hyp, index))
             index[id(lemma)] = len(index)
         proof = (
             f"Proof (dag_{logic.name} _ [{(';' + chr(10) + '  ').join(written)}]\n"

@@ -59,7 +59,7 @@ class _Site:
     hyp_relations: tuple[tuple[int, int], ...]
 
 
-class _FormulaIds:
+class FormulaIds:
     """Structural identity of formulas as small ints (formulas nest thousands deep, so no
     recursive hashing)."""
 
@@ -164,7 +164,7 @@ def _localizer(
 def _sites(goal: Formula, tree: Tableau) -> dict[int, _Site]:
     """Replay the tree from the kernel's root branch and describe every sub-proof that
     starts a branch (by the identity of its root node)."""
-    ids = _FormulaIds()
+    ids = FormulaIds()
     ents: list[tuple[int, Formula]] = [(0, nneg(goal))]
     rels: list[tuple[int, int]] = []
     labels = [1]
@@ -253,7 +253,7 @@ def _site(
     ents: list[tuple[int, Formula]],
     rels: list[tuple[int, int]],
     nl0: int,
-    ids: _FormulaIds,
+    ids: FormulaIds,
     budget: list[int],
 ) -> _Site:
     """The sub-proof at `root` as a lemma: its hypotheses and a key equal for two sub-proofs

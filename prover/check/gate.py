@@ -24,14 +24,14 @@ CAST = "ltac:(vm_cast_no_check (eq_refl true))"
 # Identifiers a certificate's terms may contain: the kernel's constructors, nothing else.
 # With this, what a proof rests on is exactly what its `tableau_<logic>` (or, for a
 # refutation, `refute_<logic>`) lemma rests on.
-# (Formulas: Var .. Dia; tableau rules: TClose .. TUse; lemmas: Lem, HForm, HRel and the
-# number P; finite models: mkfmodel, E, T.)
+# (Formulas: Var .. Dia; tableau rules: TClose .. TUse; lemmas: Lem, HForm, HRel, HSub and
+# the number P; finite models: mkfmodel, E, T.)
 TERM_IDENTIFIERS = frozenset(
     {
         *("Var", "FTop", "FBot", "Neg", "Conj", "Disj", "Impl", "Equiv", "Box", "Dia"),
         *("TClose", "TBot", "TAnd", "TOr", "TBox", "TDia", "TRefl", "TSerial", "TSym"),
-        *("TTrans", "TEucl", "TCut", "TUse", "Lem", "HForm", "HRel", "P"),
-        *("mkfmodel", "E", "T"),
+        *("TTrans", "TEucl", "TCut", "TUse", "Lem", "HForm", "HRel", "HSub"),
+        *("P", "mkfmodel", "E", "T"),
     }
 )
 # The lemma a certificate may apply, by what its theorem claims.
