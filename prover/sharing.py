@@ -89,20 +89,26 @@ class FormulaIds:
         return self._by_object[id(formula)]
 
 
-def share(goal: Formula, tree: Tableau, min_rules: int = MIN_SHARED_RULES) -> Tableau:
-    """`tree` with every sub-proof whose lemma occurs more than once written as one
-    `Lemma` and `Use`s of it. A tree that does not replay (the kernel will say why) is
-    returned as it is."""
+def share(
+    goal: Formula, tree: Tableau, min_rules: int = MIN_SHARED_RULES, *, eager: bool = False
+) -> Tableau:
+    """`tree` with sub-proofs whose lemma occurs more than once written as one `Lemma`
+    and `Use`s of it: those of at least `min_rules` rules that make the certificate
+    smaller (`_pays`), or every one when `eager`. A tree that does not replay (the kernel
+    will say why) is returned as it is."""
     try:
-        sites = _sites(goal, tree)
+        sites, enclosing = _sites(goal, tree)
     except (IndexError, AttributeError, KeyError, TypeError):
         return tree
     counts = Counter(site.key for site in sites.values())
-    repeated = {
-        node_id: site
-        for node_id, site in sites.items()
-        if counts[site.key] > 1 and site.rules >= min_rules
-    }
+    if eager:
+        repeated = {
+            node_id: site
+            for node_id, site in sites.items()
+            if counts[site.key] > 1 and site.rules >= min_rules
+        }
+    else:
+        repeated = _choose(sites, enclosing, counts, min_rules)
     if not repeated:
         return tree
     lemmas: dict[tuple[Any, ...], Lemma] = {}
@@ -118,6 +124,45 @@ def share(goal: Formula, tree: Tableau, min_rules: int = MIN_SHARED_RULES) -> Ta
         lemmas[site.key] = Lemma(len(site.labels), site.hyp_entries, site.hyp_relations, proof)
     identity = (_same, _same, _same)
     return _rewrite(tree, *identity, lambda n: _use(n, None, repeated, lemmas, identity))
+
+
+# What a lemma's parts cost, in rules' worth of certificate term (Coq's check time follows
+# the term's size: elaborating a certificate costs far more than running the checker on it,
+# and a list element costs more to elaborate than a rule; measured with bench/certificates.py).
+_HYPOTHESIS_COST = 2.0  # `HSub w k` in the lemma's list
+_REFERENCE_COST = 1.5  # `P n` in a use's lists of labels and positions
+
+
+def _use_cost(site: _Site) -> float:
+    return 1 + _REFERENCE_COST * (len(site.entries) + len(site.relations) + len(site.labels))
+
+
+def _choose(
+    sites: dict[int, _Site],
+    enclosing: dict[int, int | None],
+    counts: Counter[tuple[Any, ...]],
+    min_rules: int,
+) -> dict[int, _Site]:
+    """The repeated sub-proofs worth a lemma, smallest first: one is worth it when writing
+    it once plus a use per occurrence is smaller than writing it at every occurrence, its
+    size counting the lemmas already chosen inside it as uses."""
+    size = {node_id: float(site.rules) for node_id, site in sites.items()}
+    chosen: dict[int, _Site] = {}
+    for node_id, site in sorted(sites.items(), key=lambda item: item[1].rules):
+        count = counts[site.key]
+        if count < 2 or site.rules < min_rules:
+            continue
+        inline = size[node_id]
+        lemma = 1 + inline + _HYPOTHESIS_COST * (len(site.entries) + len(site.relations))
+        if lemma + count * _use_cost(site) >= count * inline:
+            continue
+        chosen[node_id] = site
+        saved = inline - _use_cost(site)
+        up = enclosing[node_id]
+        while up is not None:
+            size[up] -= saved
+            up = enclosing[up]
+    return chosen
 
 
 def _same(index: int) -> int:
@@ -161,16 +206,17 @@ def _localizer(
     )
 
 
-def _sites(goal: Formula, tree: Tableau) -> dict[int, _Site]:
+def _sites(goal: Formula, tree: Tableau) -> tuple[dict[int, _Site], dict[int, int | None]]:
     """Replay the tree from the kernel's root branch and describe every sub-proof that
-    starts a branch (by the identity of its root node)."""
+    starts a branch (by the identity of its root node), with the nearest one around each."""
     ids = FormulaIds()
     ents: list[tuple[int, Formula]] = [(0, nneg(goal))]
     rels: list[tuple[int, int]] = []
     labels = [1]
     sites: dict[int, _Site] = {}
+    enclosing: dict[int, int | None] = {}
     budget = [WALK_BUDGET]
-    stack: list[tuple[Any, ...]] = [("visit", tree, False)]
+    stack: list[tuple[Any, ...]] = [("visit", tree, False, None)]
     while stack:
         item = stack.pop()
         if item[0] == "restore":
@@ -180,10 +226,11 @@ def _sites(goal: Formula, tree: Tableau) -> dict[int, _Site]:
             if added is not None:
                 ents.append(added)
             continue
-        _, node, starts_branch = item
+        _, node, starts_branch, within = item
         if starts_branch and budget[0] > 0:
-            site = _site(node, ents, rels, labels[0], ids, budget)
-            sites[id(node)] = site
+            sites[id(node)] = _site(node, ents, rels, labels[0], ids, budget)
+            enclosing[id(node)] = within
+            within = id(node)
         match node:
             case OrRule(i, left, right) | Cut(i, _, left, right):
                 if isinstance(node, OrRule):
@@ -192,16 +239,16 @@ def _sites(goal: Formula, tree: Tableau) -> dict[int, _Site]:
                 else:
                     sides = ((node.w, node.formula), (node.w, nneg(node.formula)))
                 state = (len(ents), len(rels), labels[0])
-                stack.append(("visit", right, True))
+                stack.append(("visit", right, True, within))
                 stack.append(("restore", *state, sides[1]))
-                stack.append(("visit", left, True))
+                stack.append(("visit", left, True, within))
                 stack.append(("restore", *state, sides[0]))
             case Close() | CloseBot() | Use():
                 pass
             case _:
                 _apply(node, ents, rels, labels)
-                stack.append(("visit", node.then, False))
-    return sites
+                stack.append(("visit", node.then, False, within))
+    return sites, enclosing
 
 
 def _apply(

@@ -195,7 +195,7 @@ def test_random_proofs_with_every_repeat_shared_are_accepted(
     if not isinstance(found, Proof):
         return
     assert is_valid(goal, get_logic(logic))
-    shared = share(goal, found.tree, min_rules=1)
+    shared = share(goal, found.tree, min_rules=1, eager=True)
     source = c.render(goal, get_logic(logic), shared, shared=False)
     assert ("dag_" in source) == bool(_lemmas(shared))
     result = coq_session.check(source, c.THEOREM, 60)
@@ -220,7 +220,7 @@ def test_lwb_proofs_with_repeated_sub_proofs_are_written_once_and_accepted(
     goal = _lwb(name, n)
     found = search(goal, get_logic(logic), deadline=time.monotonic() + 60)
     assert isinstance(found, Proof)
-    shared = share(goal, found.tree, min_rules=1)
+    shared = share(goal, found.tree, min_rules=1, eager=True)
     lemmas = _lemmas(shared)
     assert lemmas, "these proofs repeat sub-proofs"
     keys = [(x.labels, x.entries, x.relations) for x in lemmas]
@@ -240,7 +240,7 @@ def test_a_repeated_sub_proof_becomes_one_lemma_used_twice() -> None:
     found = search(goal, logic)
     assert isinstance(found, Proof)
     both = t.AndRule(0, t.OrRule(1, _closing(), _closing()))
-    shared = share(goal, both, min_rules=1)
+    shared = share(goal, both, min_rules=1, eager=True)
     assert isinstance(shared, t.AndRule) and isinstance(shared.then, t.OrRule)
     left, right = shared.then.left, shared.then.right
     assert isinstance(left, t.Use) and isinstance(right, t.Use)
@@ -252,3 +252,30 @@ def _closing() -> t.Tableau:
     # After AndRule(0) and the disjunction's side: 1 = B \/ C, 2 = A /\ ~A /\ D, 3 = side.
     # 2 is (A /\ ~A) /\ D: AndRule(2) gives 4 = A /\ ~A, 5 = D; AndRule(4): 6 = A, 7 = ~A.
     return t.AndRule(2, t.AndRule(4, t.Close(6, 7)))
+
+
+@pytest.mark.skipif(not LWB.is_dir(), reason="LWB benchmark files not present")
+def test_the_default_rendering_shares_where_it_makes_the_certificate_smaller(
+    coq_session: CoqSession,
+) -> None:
+    goal, logic = _lwb("kt_ph_p", 4), get_logic("T")
+    found = search(goal, logic, deadline=time.monotonic() + 60)
+    assert isinstance(found, Proof)
+    plain = c.render(goal, logic, found.tree, shared=False)
+    shared = c.render(goal, logic, found.tree)
+    assert "Proof (dag_T _ [Lem " in shared
+    assert len(shared) < len(plain) / 2
+    result = coq_session.check(shared, c.THEOREM, 120)
+    assert result.accepted, result.message
+
+
+def test_a_cut_in_a_proof_tree_is_rendered_and_checked(coq_session: CoqSession) -> None:
+    # A \/ ~A by a cut on A at the root label: 0 = root (~A /\ A), 1 = the cut's side;
+    # AndRule(0) gives 2 = ~A, 3 = A.
+    goal, logic = parse("A \\/ ~A"), get_logic("K")
+    a = parse("A")
+    tree = t.Cut(0, a, t.AndRule(0, t.Close(1, 2)), t.AndRule(0, t.Close(3, 1)))
+    source = c.render(goal, logic, tree)
+    assert "TCut 0 (Var 0)" in source
+    result = coq_session.check(source, c.THEOREM, 60)
+    assert result.accepted, result.message
