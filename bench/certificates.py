@@ -25,7 +25,7 @@ from pxl_prover.prooftree import Cut, OrRule, Tableau, Use
 from pxl_prover.sessions import CoqSession
 from pxl_prover.sharing import share
 from pxl_prover.syntax import parse
-from pxl_prover.tableau import Proof, search
+from pxl_prover.tableau import Proof, SearchCrashed, SearchOverran, search
 
 LWB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb"
 LOGIC_OF = {"k": "K", "kt": "T", "s4": "S4"}
@@ -95,9 +95,13 @@ def main() -> None:
             goals = formulas(args.lwb / folder / f"{name}.txt")
             for n in map(int, numbers.split(",")):
                 goal = parse(goals[n - 1])
-                found = search(goal, logic, deadline=time.monotonic() + args.limit_s)
+                try:
+                    found = search(goal, logic, deadline=time.monotonic() + args.limit_s)
+                except (SearchOverran, SearchCrashed) as exc:
+                    print(f"{name}:{n:<6} {exc}")
+                    continue
                 if not isinstance(found, Proof):
-                    print(f"{name}:{n:<6} {type(found).__name__} (no proof to measure)")
+                    print(f"{name}:{n:<6} {type(found).__name__} (no proof to measure)", flush=True)
                     continue
                 tree = found.tree
                 shared = share(goal, tree)

@@ -202,11 +202,15 @@ def test_random_proofs_with_every_repeat_shared_are_accepted(
     assert result.accepted, result.message
 
 
-def _lwb(name: str, n: int) -> Formula:
+def _lwb_text(name: str, n: int) -> str:
     folder = name.split("_")[0]
     lines = (LWB / folder / f"{name}.txt").read_text().splitlines()
     texts = [x.split(":", 1)[1].strip() for x in lines if x.split(":", 1)[0].isdigit()]
-    return parse(texts[n - 1])
+    return texts[n - 1]
+
+
+def _lwb(name: str, n: int) -> Formula:
+    return parse(_lwb_text(name, n))
 
 
 @pytest.mark.skipif(not LWB.is_dir(), reason="LWB benchmark files not present")
@@ -279,3 +283,13 @@ def test_a_cut_in_a_proof_tree_is_rendered_and_checked(coq_session: CoqSession) 
     assert "TCut 0 (Var 0)" in source
     result = coq_session.check(source, c.THEOREM, 60)
     assert result.accepted, result.message
+
+
+@pytest.mark.skipif(not LWB.is_dir(), reason="LWB benchmark files not present")
+def test_the_service_proves_with_a_certificate_that_uses_lemmas(prover) -> None:
+    """The whole pipeline: the engine renders the proof with lemmas, the gate admits it, Coq
+    accepts it, and the answer carries the certificate that was checked."""
+    answer = prover.prove(_lwb_text("kt_ph_p", 4), "T", timeout_ms=120_000)
+    assert answer["verdict"] == "proved" and answer["verified"] is True, answer.get("limits")
+    assert "Proof (dag_T _ [Lem " in answer["certificate"]
+    assert answer["assumptions"] == ["Classical_Prop.classic"]
