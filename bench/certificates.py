@@ -4,8 +4,8 @@ For each chosen LWB formula that the search proves, the same proof tree is rende
 as a plain tree (`tableau_<logic>`) and with repeated sub-proofs written once as lemmas
 (`dag_<logic>`, `pxl_prover.sharing`) — and each is checked by one long-lived Coq session
 (the one the service uses). Prints a table: rules in the tree and outside lemmas, lemmas and
-uses, certificate sizes, check times (the fastest of --repeat checks, the two certificates
-checked in turn), and Coq's verdict on each.
+uses, certificate sizes, the time `share` took (Python), check times (the fastest of
+--repeat checks, the two certificates checked in turn), and Coq's verdict on each.
 
     .venv/bin/python bench/certificates.py [--files k_ph_p:3,4 k_branch_p:8 ...]
         [--limit-s 30] [--repeat 3]
@@ -85,7 +85,7 @@ def main() -> None:
     session = CoqSession(build_kernel())
     print(
         f"{'formula':<16} {'rules':>6} {'shared':>6} {'lemmas':>6} {'uses':>5} "
-        f"{'plain kB':>9} {'dag kB':>8} {'plain ms':>9} {'dag ms':>8}  coq"
+        f"{'plain kB':>9} {'dag kB':>8} {'share ms':>8} {'plain ms':>9} {'dag ms':>8}  coq"
     )
     try:
         for spec in args.files:
@@ -104,7 +104,9 @@ def main() -> None:
                     print(f"{name}:{n:<6} {type(found).__name__} (no proof to measure)", flush=True)
                     continue
                 tree = found.tree
+                started = time.perf_counter()
                 shared = share(goal, tree)
+                share_ms = (time.perf_counter() - started) * 1000
                 lemmas = len(certificate._lemmas_in(shared))
                 plain = certificate.render(goal, logic, tree, shared=False)
                 dag = certificate.render(goal, logic, tree)
@@ -116,7 +118,7 @@ def main() -> None:
                 print(
                     f"{name + ':' + str(n):<16} {rules(tree)[0]:>6} {left:>6} {lemmas:>6} "
                     f"{uses:>5} {len(plain) / 1000:>9.1f} {len(dag) / 1000:>8.1f} "
-                    f"{ms_plain:>9.1f} {ms_dag:>8.1f}  {verdict}",
+                    f"{share_ms:>8.1f} {ms_plain:>9.1f} {ms_dag:>8.1f}  {verdict}",
                     flush=True,
                 )
     finally:

@@ -293,3 +293,30 @@ def test_the_service_proves_with_a_certificate_that_uses_lemmas(prover) -> None:
     assert answer["verdict"] == "proved" and answer["verified"] is True, answer.get("limits")
     assert "Proof (dag_T _ [Lem " in answer["certificate"]
     assert answer["assumptions"] == ["Classical_Prop.classic"]
+
+
+def test_a_lemma_built_by_the_search_is_rendered_once_and_checked(
+    coq_session: CoqSession,
+) -> None:
+    """The tree types let a search emit a lemma itself (the same `Lemma` object wherever
+    it applies); the certificate writes it once, and a use that maps it wrongly is refused."""
+    goal, logic = parse("(A -> A) /\\ (B \\/ (A -> A))"), get_logic("K")
+    a = parse("A")
+    clash = t.Lemma(1, ((0, a), (0, parse("~A"))), (), t.Close(0, 1))
+    # Root 0 = nneg goal = (A /\ ~A) \/ (~B /\ (A /\ ~A)). Left: 1 = A /\ ~A, then 2 = A,
+    # 3 = ~A. Right: 1 = ~B /\ (A /\ ~A), 2 = ~B, 3 = A /\ ~A, then 4 = A, 5 = ~A.
+    tree = t.OrRule(
+        0,
+        t.AndRule(1, t.Use(clash, (0,), (2, 3), ())),
+        t.AndRule(1, t.AndRule(3, t.Use(clash, (0,), (4, 5), ()))),
+    )
+    source = c.render(goal, logic, tree, shared=False)
+    assert source.count("Lem ") == 1 and source.count("TUse 0") == 2
+    result = coq_session.check(source, c.THEOREM, 60)
+    assert result.accepted, result.message
+    wrong = t.OrRule(
+        0,
+        t.AndRule(1, t.Use(clash, (0,), (3, 2), ())),
+        t.AndRule(1, t.AndRule(3, t.Use(clash, (0,), (4, 5), ()))),
+    )
+    assert not coq_session.check(c.render(goal, logic, wrong), c.THEOREM, 60).accepted
