@@ -61,7 +61,7 @@ from .prooftree import (
     Trans,
     Use,
 )
-from .sharing import FormulaIds, share
+from .sharing import FormulaIds, share, subproofs
 from .syntax import to_ascii
 
 # ---------------------------------------------------------------------------
@@ -255,17 +255,8 @@ def _lemmas_in(tree: Tableau) -> list[Lemma]:
                 seen.add(id(item.lemma))
                 stack.extend([(True, item.lemma), (False, item.lemma.proof)])
             continue
-        stack.extend((False, child) for child in _subtrees(item))
+        stack.extend((False, child) for child in subproofs(item))
     return order
-
-
-def _subtrees(node: Tableau) -> tuple[Tableau, ...]:
-    match node:
-        case OrRule(_, left, right) | Cut(_, _, left, right):
-            return (left, right)
-        case Close() | CloseBot() | Use():
-            return ()
-    return (node.then,)
 
 
 def _comment(text: str) -> str:

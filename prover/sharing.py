@@ -51,7 +51,7 @@ class _Site:
     node: Tableau
     key: tuple[Any, ...]
     rules: int
-    entries: tuple[int, ...]  # absolute indices on the branch, in branch order
+    entries: tuple[int, ...]  # absolute indices on the branch, in the lemma's order
     relations: tuple[int, ...]
     labels: tuple[int, ...]
     start: tuple[int, int, int]  # entries, relations, labels on the branch at the site
@@ -97,7 +97,7 @@ def share(
     smaller (`_pays`), or every one when `eager`. A tree that does not replay (the kernel
     will say why) is returned as it is."""
     try:
-        sites, enclosing = _sites(goal, tree)
+        sites, enclosing = _sites(goal, tree, min_rules)
     except (IndexError, AttributeError, KeyError, TypeError):
         return tree
     counts = Counter(site.key for site in sites.values())
@@ -206,9 +206,45 @@ def _localizer(
     )
 
 
-def _sites(goal: Formula, tree: Tableau) -> tuple[dict[int, _Site], dict[int, int | None]]:
+def _shapes(tree: Tableau) -> tuple[dict[int, int], dict[int, int]]:
+    """Each node's shape (its rules, indices left out) as a small int, and its size in
+    rules. Two sub-proofs with the same lemma have the same shape, so only sub-proofs whose
+    shape occurs twice need the (costlier) walk that finds their lemma."""
+    shape: dict[int, int] = {}
+    size: dict[int, int] = {}
+    interned: dict[tuple[Any, ...], int] = {}
+    stack: list[tuple[Tableau, bool]] = [(tree, False)]
+    while stack:
+        node, ready = stack.pop()
+        kids = subproofs(node)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in kids)
+            continue
+        key = (type(node), *(shape[id(kid)] for kid in kids))
+        shape[id(node)] = interned.setdefault(key, len(interned))
+        size[id(node)] = 1 + sum(size[id(kid)] for kid in kids)
+    return shape, size
+
+
+def subproofs(node: Tableau) -> tuple[Tableau, ...]:
+    """The sub-proofs right below a rule (none below one that closes the branch)."""
+    match node:
+        case OrRule(_, left, right) | Cut(_, _, left, right):
+            return (left, right)
+        case Close() | CloseBot() | Use():
+            return ()
+    return (node.then,)
+
+
+def _sites(
+    goal: Formula, tree: Tableau, min_rules: int
+) -> tuple[dict[int, _Site], dict[int, int | None]]:
     """Replay the tree from the kernel's root branch and describe every sub-proof that
-    starts a branch (by the identity of its root node), with the nearest one around each."""
+    starts a branch and may occur twice (by the identity of its root node), with the
+    nearest one around each."""
+    shape, size = _shapes(tree)
+    branches = Counter(shape[id(kid)] for node in _nodes(tree) for kid in _forks(node))
     ids = FormulaIds()
     ents: list[tuple[int, Formula]] = [(0, nneg(goal))]
     rels: list[tuple[int, int]] = []
@@ -227,7 +263,12 @@ def _sites(goal: Formula, tree: Tableau) -> tuple[dict[int, _Site], dict[int, in
                 ents.append(added)
             continue
         _, node, starts_branch, within = item
-        if starts_branch and budget[0] > 0:
+        if (
+            starts_branch
+            and budget[0] > 0
+            and size[id(node)] >= min_rules
+            and branches[shape[id(node)]] > 1
+        ):
             sites[id(node)] = _site(node, ents, rels, labels[0], ids, budget)
             enclosing[id(node)] = within
             within = id(node)
@@ -249,6 +290,20 @@ def _sites(goal: Formula, tree: Tableau) -> tuple[dict[int, _Site], dict[int, in
                 _apply(node, ents, rels, labels)
                 stack.append(("visit", node.then, False, within))
     return sites, enclosing
+
+
+def _nodes(tree: Tableau) -> list[Tableau]:
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(subproofs(node))
+    return out
+
+
+def _forks(node: Tableau) -> tuple[Tableau, ...]:
+    """The sub-proofs that start a branch below `node`: a disjunction's or a cut's sides."""
+    return subproofs(node) if isinstance(node, OrRule | Cut) else ()
 
 
 def _apply(
@@ -304,87 +359,92 @@ def _site(
     budget: list[int],
 ) -> _Site:
     """The sub-proof at `root` as a lemma: its hypotheses and a key equal for two sub-proofs
-    exactly when their lemmas are the same."""
+    exactly when their lemmas are the same. One walk: an item from above (a hypothesis) is
+    numbered in the order the walk first meets it, an item the sub-proof adds (a negative
+    number) by how many of its kind were added before it."""
     ne0, nr0 = len(ents), len(rels)
-    free_e: set[int] = set()
-    free_r: set[int] = set()
-    free_l: set[int] = set()
+    free_e: dict[int, int] = {}
+    free_r: dict[int, int] = {}
+    free_l: dict[int, int] = {}
+
+    def lab(w: int) -> int:
+        if w >= nl0:
+            return nl0 - 1 - w
+        n = free_l.get(w)
+        if n is None:
+            n = free_l[w] = len(free_l)
+        return n
+
+    def e(i: int) -> int:
+        if i >= ne0:
+            return ne0 - 1 - i
+        n = free_e.get(i)
+        if n is None:
+            n = free_e[i] = len(free_e)
+            lab(ents[i][0])
+        return n
+
+    def r(k: int) -> int:
+        if k >= nr0:
+            return nr0 - 1 - k
+        n = free_r.get(k)
+        if n is None:
+            n = free_r[k] = len(free_r)
+            lab(rels[k][0])
+            lab(rels[k][1])
+        return n
+
     tokens: list[Any] = []
-
-    def e(i: int) -> tuple[str, int]:
-        if i < ne0:
-            free_e.add(i)
-            return ("e", i)
-        return ("E", i - ne0)
-
-    def r(k: int) -> tuple[str, int]:
-        if k < nr0:
-            free_r.add(k)
-            return ("r", k)
-        return ("R", k - nr0)
-
-    def lab(w: int) -> tuple[str, int]:
-        if w < nl0:
-            free_l.add(w)
-            return ("l", w)
-        return ("L", w - nl0)
-
+    add = tokens.append
     rules = 0
     stack: list[tuple[Tableau, int, int, int]] = [(root, ne0, nr0, nl0)]
     while stack:
         node, ne, nr, nl = stack.pop()
         rules += 1
-        match node:
-            case Close(i, j):
-                tokens.append(("Close", e(i), e(j)))
-            case CloseBot(i):
-                tokens.append(("Bot", e(i)))
-            case Use(lemma, ls, es, rs):
-                tokens.append(("Use", id(lemma), *map(lab, ls), "|", *map(e, es), "|", *map(r, rs)))
-            case OrRule(i, left, right):
-                tokens.append(("Or", e(i)))
-                stack.extend([(right, ne + 1, nr, nl), (left, ne + 1, nr, nl)])
-            case Cut(w, formula, left, right):
-                tokens.append(("Cut", lab(w), ids.of(formula)))
-                stack.extend([(right, ne + 1, nr, nl), (left, ne + 1, nr, nl)])
-            case AndRule(i) | BoxRule(i) | DiaRule(i):
-                extra = (r(node.k),) if isinstance(node, BoxRule) else ()
-                tokens.append((type(node).__name__, e(i), *extra))
-            case Refl(w) | Serial(w):
-                tokens.append((type(node).__name__, lab(w)))
-            case Sym(k):
-                tokens.append(("Sym", r(k)))
-            case Trans(k1, k2) | Eucl(k1, k2):
-                tokens.append((type(node).__name__, r(k1), r(k2)))
-            case _:
-                raise TypeError(f"not a tableau rule: {node!r}")
-        if type(node) in _ADDS:
-            de, dr, dl = _ADDS[type(node)]
+        kind = type(node)
+        add(kind)
+        if kind is Close:
+            add(e(node.i))
+            add(e(node.j))
+        elif kind is OrRule:
+            add(e(node.i))
+            stack.append((node.right, ne + 1, nr, nl))
+            stack.append((node.left, ne + 1, nr, nl))
+        elif kind is AndRule or kind is DiaRule or kind is CloseBot:
+            add(e(node.i))
+        elif kind is BoxRule:
+            add(e(node.i))
+            add(r(node.k))
+        elif kind is Refl or kind is Serial:
+            add(lab(node.w))
+        elif kind is Sym:
+            add(r(node.k))
+        elif kind is Trans or kind is Eucl:
+            add(r(node.k1))
+            add(r(node.k2))
+        elif kind is Cut:
+            add(lab(node.w))
+            add(ids.of(node.formula))
+            stack.append((node.right, ne + 1, nr, nl))
+            stack.append((node.left, ne + 1, nr, nl))
+        elif kind is Use:
+            tokens.extend((id(node.lemma), len(node.labels), len(node.entries)))
+            tokens.extend([*map(lab, node.labels), *map(e, node.entries), *map(r, node.relations)])
+        else:
+            raise TypeError(f"not a tableau rule: {node!r}")
+        if kind in _ADDS:
+            de, dr, dl = _ADDS[kind]
             stack.append((node.then, ne + de, nr + dr, nl + dl))
     budget[0] -= rules
-    entries = tuple(sorted(free_e))
-    relations = tuple(sorted(free_r))
-    labels = sorted(
-        free_l | {ents[i][0] for i in entries} | {w for k in relations for w in rels[k]}
-    )
-    rank = {
-        "e": {i: n for n, i in enumerate(entries)},
-        "r": {k: n for n, k in enumerate(relations)},
-        "l": {w: n for n, w in enumerate(labels)},
-    }
-    canon = tuple(
-        tuple(
-            (t[0], rank[t[0]][t[1]]) if isinstance(t, tuple) and t[0] in rank else t for t in token
-        )
-        for token in tokens
-    )
-    hyp_entries = tuple((rank["l"][ents[i][0]], ents[i][1]) for i in entries)
-    hyp_relations = tuple((rank["l"][rels[k][0]], rank["l"][rels[k][1]]) for k in relations)
+    entries = tuple(free_e)
+    relations = tuple(free_r)
+    hyp_entries = tuple((free_l[ents[i][0]], ents[i][1]) for i in entries)
+    hyp_relations = tuple((free_l[rels[k][0]], free_l[rels[k][1]]) for k in relations)
     key = (
-        canon,
+        tuple(tokens),
         tuple((w, ids.of(f)) for w, f in hyp_entries),
         hyp_relations,
-        len(labels),
+        len(free_l),
     )
     return _Site(
         root,
@@ -392,7 +452,7 @@ def _site(
         rules,
         entries,
         relations,
-        tuple(labels),
+        tuple(free_l),
         (ne0, nr0, nl0),
         hyp_entries,
         hyp_relations,
