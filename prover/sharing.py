@@ -39,6 +39,8 @@ from pxl_prover.prooftree import (
 
 # A sub-proof smaller than this (in rules) is cheaper written out than applied as a lemma.
 MIN_SHARED_RULES = 6
+# A proof with fewer rules than this gains too little from lemmas to be worth looking.
+MIN_TREE_RULES = 1000
 # Finding repeats costs a walk of each branch's sub-proof; past this many rule visits in
 # all, the remaining branches are left as they are (a bigger certificate, never a wrong one).
 WALK_BUDGET = 2_000_000
@@ -94,8 +96,10 @@ def share(
 ) -> Tableau:
     """`tree` with sub-proofs whose lemma occurs more than once written as one `Lemma`
     and `Use`s of it: those of at least `min_rules` rules that make the certificate
-    smaller (`_pays`), or every one when `eager`. A tree that does not replay (the kernel
-    will say why) is returned as it is."""
+    smaller (`_choose`; in a tree of at least `MIN_TREE_RULES` rules), or every one when
+    `eager`. A tree that does not replay (the kernel will say why) is returned as it is."""
+    if not eager and not _has_rules(tree, MIN_TREE_RULES):
+        return tree
     try:
         sites, enclosing = _sites(goal, tree, min_rules)
     except (IndexError, AttributeError, KeyError, TypeError):
@@ -290,6 +294,14 @@ def _sites(
                 _apply(node, ents, rels, labels)
                 stack.append(("visit", node.then, False, within))
     return sites, enclosing
+
+
+def _has_rules(tree: Tableau, count: int) -> bool:
+    stack = [tree]
+    while stack and count > 0:
+        count -= 1
+        stack.extend(subproofs(stack.pop()))
+    return count <= 0
 
 
 def _nodes(tree: Tableau) -> list[Tableau]:
