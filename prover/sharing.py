@@ -112,7 +112,8 @@ def share(
             if counts[site.key] > 1 and site.rules >= min_rules
         }
     else:
-        repeated = _choose(sites, enclosing, counts, min_rules)
+        chosen = _choose(sites, enclosing, counts, min_rules)
+        repeated = {node_id: site for node_id, site in sites.items() if site.key in chosen}
     if not repeated:
         return tree
     lemmas: dict[tuple[Any, ...], Lemma] = {}
@@ -146,25 +147,29 @@ def _choose(
     enclosing: dict[int, int | None],
     counts: Counter[tuple[Any, ...]],
     min_rules: int,
-) -> dict[int, _Site]:
-    """The repeated sub-proofs worth a lemma, smallest first: one is worth it when writing
-    it once plus a use per occurrence is smaller than writing it at every occurrence, its
-    size counting the lemmas already chosen inside it as uses."""
-    size = {node_id: float(site.rules) for node_id, site in sites.items()}
-    chosen: dict[int, _Site] = {}
-    for node_id, site in sorted(sites.items(), key=lambda item: item[1].rules):
-        count = counts[site.key]
+) -> set[tuple[Any, ...]]:
+    """The lemmas worth writing, smallest first: one is worth it when writing it once plus
+    a use per occurrence is smaller than writing it at every occurrence, its size counting
+    the lemmas already chosen inside it as uses. (Decided on each lemma's first occurrence,
+    the one whose sub-proofs `_sites` described.)"""
+    first: dict[tuple[Any, ...], int] = {}
+    for node_id, site in sites.items():
+        first.setdefault(site.key, node_id)
+    size = {key: float(sites[node_id].rules) for key, node_id in first.items()}
+    chosen: set[tuple[Any, ...]] = set()
+    for key, node_id in sorted(first.items(), key=lambda item: sites[item[1]].rules):
+        site, count = sites[node_id], counts[key]
         if count < 2 or site.rules < min_rules:
             continue
-        inline = size[node_id]
+        inline = size[key]
         lemma = 1 + inline + _HYPOTHESIS_COST * (len(site.entries) + len(site.relations))
         if lemma + count * _use_cost(site) >= count * inline:
             continue
-        chosen[node_id] = site
+        chosen.add(key)
         saved = inline - _use_cost(site)
         up = enclosing[node_id]
         while up is not None:
-            size[up] -= saved
+            size[sites[up].key] -= saved
             up = enclosing[up]
     return chosen
 
@@ -246,7 +251,8 @@ def _sites(
 ) -> tuple[dict[int, _Site], dict[int, int | None]]:
     """Replay the tree from the kernel's root branch and describe every sub-proof that
     starts a branch and may occur twice (by the identity of its root node), with the
-    nearest one around each."""
+    nearest one around each. Below a sub-proof whose lemma was met before, nothing more
+    is described: it is that earlier one again, sub-proofs and all."""
     shape, size = _shapes(tree)
     branches = Counter(shape[id(kid)] for node in _nodes(tree) for kid in _forks(node))
     ids = FormulaIds()
@@ -255,6 +261,7 @@ def _sites(
     labels = [1]
     sites: dict[int, _Site] = {}
     enclosing: dict[int, int | None] = {}
+    met: set[tuple[Any, ...]] = set()
     budget = [WALK_BUDGET]
     stack: list[tuple[Any, ...]] = [("visit", tree, False, None)]
     while stack:
@@ -273,9 +280,12 @@ def _sites(
             and size[id(node)] >= min_rules
             and branches[shape[id(node)]] > 1
         ):
-            sites[id(node)] = _site(node, ents, rels, labels[0], ids, budget)
+            site = sites[id(node)] = _site(node, ents, rels, labels[0], ids, budget)
             enclosing[id(node)] = within
             within = id(node)
+            if site.key in met:
+                continue
+            met.add(site.key)
         match node:
             case OrRule(i, left, right) | Cut(i, _, left, right):
                 if isinstance(node, OrRule):
