@@ -20,6 +20,7 @@ from pxl_prover.sessions import CoqSession
 from pxl_prover.sharing import share
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, search
+from replay import ReplayError, replay
 from strategies import formulas
 
 LWB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb"
@@ -196,6 +197,7 @@ def test_random_proofs_with_every_repeat_shared_are_accepted(
         return
     assert is_valid(goal, get_logic(logic))
     shared = share(goal, found.tree, min_rules=1, eager=True)
+    replay(shared, goal, get_logic(logic))
     source = c.render(goal, get_logic(logic), shared, shared=False)
     assert ("dag_" in source) == bool(_lemmas(shared))
     result = coq_session.check(source, c.THEOREM, 60)
@@ -281,6 +283,7 @@ def test_a_cut_in_a_proof_tree_is_rendered_and_checked(coq_session: CoqSession) 
     tree = t.Cut(0, a, t.AndRule(0, t.Close(1, 2)), t.AndRule(0, t.Close(3, 1)))
     source = c.render(goal, logic, tree)
     assert "TCut 0 (Var 0)" in source
+    replay(tree, goal, logic)
     result = coq_session.check(source, c.THEOREM, 60)
     assert result.accepted, result.message
 
@@ -320,3 +323,6 @@ def test_a_lemma_built_by_the_search_is_rendered_once_and_checked(
         t.AndRule(1, t.AndRule(3, t.Use(clash, (0,), (4, 5), ()))),
     )
     assert not coq_session.check(c.render(goal, logic, wrong), c.THEOREM, 60).accepted
+    replay(tree, goal, logic)
+    with pytest.raises(ReplayError):
+        replay(wrong, goal, logic)
