@@ -19,14 +19,27 @@ class ReplayError(AssertionError):
 
 def replay(tree: c.Tableau, goal: Formula, logic: Logic) -> None:
     """Raise ReplayError unless `tree` closes the tableau for `nneg(goal)` in `logic`."""
-    ents: list[tuple[int, Formula]] = []
-    rels: list[tuple[int, int]] = []
+    _replay(tree, [(0, nneg(goal))], [], 1, logic, set())
+
+
+def _replay(
+    tree: c.Tableau,
+    ents: list[tuple[int, Formula]],
+    rels: list[tuple[int, int]],
+    nxt: int,
+    logic: Logic,
+    lemmas: set[int],
+) -> None:
+    """Close every branch from the given one; `lemmas`: the lemmas (by id) already replayed."""
     # (subtree, entry to add first, branch lengths to return to, next fresh label)
-    todo = [(tree, (0, nneg(goal)), 0, 0, 1)]
+    todo: list[tuple[c.Tableau, tuple[int, Formula] | None, int, int, int]] = [
+        (tree, None, len(ents), len(rels), nxt)
+    ]
     while todo:
         node, first, n_ents, n_rels, nxt = todo.pop()
         del ents[n_ents:], rels[n_rels:]
-        ents.append(first)
+        if first is not None:
+            ents.append(first)
         while True:
             match node:
                 case c.Close(i, j):
@@ -42,6 +55,14 @@ def replay(tree: c.Tableau, goal: Formula, logic: Logic) -> None:
                     _need(isinstance(f, And), "AndRule on a non-conjunction")
                     ents += [(w, f.left), (w, f.right)]
                     node = then
+                case c.Cut(w, f, left, right):
+                    _need(0 <= w < nxt, "Cut at a label not on the branch")
+                    todo.append((right, (w, nneg(f)), len(ents), len(rels), nxt))
+                    ents.append((w, f))
+                    node = left
+                case c.Use(lemma, labels, at_entries, at_relations):
+                    _use(lemma, labels, at_entries, at_relations, ents, rels, logic, lemmas)
+                    break
                 case c.OrRule(i, left, right):
                     w, f = _entry(ents, i)
                     _need(isinstance(f, Or), "OrRule on a non-disjunction")
@@ -90,6 +111,38 @@ def replay(tree: c.Tableau, goal: Formula, logic: Logic) -> None:
                     node = then
                 case _:
                     raise ReplayError(f"not a tableau node: {node!r}")
+
+
+def _use(
+    lemma: c.Lemma,
+    labels: tuple[int, ...],
+    at_entries: tuple[int, ...],
+    at_relations: tuple[int, ...],
+    ents: list[tuple[int, Formula]],
+    rels: list[tuple[int, int]],
+    logic: Logic,
+    lemmas: set[int],
+) -> None:
+    """A lemma closes the branch: it holds (replayed once), and its hypotheses, labels
+    renamed, are on the branch where the use says."""
+    if id(lemma) not in lemmas:
+        used = [w for w, _ in lemma.entries] + [w for r in lemma.relations for w in r]
+        _need(all(0 <= w < lemma.labels for w in used), "lemma label out of range")
+        _replay(
+            lemma.proof, list(lemma.entries), list(lemma.relations), lemma.labels, logic, lemmas
+        )
+        lemmas.add(id(lemma))
+    _need(len(at_entries) == len(lemma.entries), "Use: one position per lemma entry")
+    _need(len(at_relations) == len(lemma.relations), "Use: one position per lemma relation")
+
+    def label(w: int) -> int:
+        _need(0 <= w < len(labels), "Use: a lemma label without a branch label")
+        return labels[w]
+
+    for (w, f), i in zip(lemma.entries, at_entries, strict=True):
+        _need(_entry(ents, i) == (label(w), f), f"Use: entry {i} is not the lemma's")
+    for (u, v), k in zip(lemma.relations, at_relations, strict=True):
+        _need(_rel(rels, k) == (label(u), label(v)), f"Use: relation {k} is not the lemma's")
 
 
 def _need(ok: bool, message: str) -> None:

@@ -30,6 +30,8 @@ MAIN_THEOREMS = (
     "Semantics.B_S5",
     "Tableau.check_sound",
     *(f"Tableau.tableau_{logic}" for logic in ("K", "T", "D", "B", "S4", "S5", "KD45")),
+    "Tableau.check_dag_valid",
+    *(f"Tableau.dag_{logic}" for logic in ("K", "T", "D", "B", "S4", "S5", "KD45")),
     "Countermodel.ev_correct",
     *(f"Countermodel.refute_{logic}" for logic in ("K", "T", "D", "B", "S4", "S5", "KD45")),
 )

@@ -26,6 +26,13 @@ Rules (what each adds, and when the checker accepts it):
   Sym(k, t)        logic symmetric:   relation k = (w, v) adds (v, w)
   Trans(k1, k2, t) logic transitive:  k1 = (w, v), k2 = (v, u) adds (w, u)
   Eucl(k1, k2, t)  logic euclidean:   k1 = (w, v), k2 = (w, u) adds (v, u)
+  Cut(w, A, l, r)  label w < next: left adds (w, A), right adds (w, nneg A)
+  Use(lemma, ...)  the lemma's hypotheses are on the branch (its labels renamed) -> closed
+
+A tree with `Use` nodes is rendered with its lemmas first (`dag_<logic>`, the kernel's
+`check_dag`: each lemma checked once, against the lemmas before it); a plain tree as
+before (`tableau_<logic>`). `share` turns sub-proofs that occur more than once in a plain
+tree (the same rules from the same hypotheses, up to renaming) into lemmas.
 """
 
 from __future__ import annotations
@@ -49,20 +56,25 @@ from .formula import (
 from .formula import Box as FBox
 from .formula import Dia as FDia
 from .logics import Logic
+from .nnf import nneg
 from .prooftree import (
     AndRule,
     BoxRule,
     Close,
     CloseBot,
+    Cut,
     DiaRule,
     Eucl,
+    Lemma,
     OrRule,
     Refl,
     Serial,
     Sym,
     Tableau,
     Trans,
+    Use,
 )
+from .sharing import FormulaIds, share, subproofs
 from .syntax import to_ascii
 
 # ---------------------------------------------------------------------------
@@ -93,6 +105,8 @@ _TAB_CTOR = {
     Sym: "TSym",
     Trans: "TTrans",
     Eucl: "TEucl",
+    Cut: "TCut",
+    Use: "TUse",
 }
 
 
@@ -110,10 +124,17 @@ def _form_term(goal: Formula, numbering: dict[str, int]) -> str:
     return spell(goal, pieces)
 
 
-def _tab_term(tree: Tableau) -> str:
-    """The kernel term of a tableau, absolute indices turned relative (0 = newest)."""
+def _tab_term(
+    tree: Tableau,
+    numbering: dict[str, int],
+    lemma_index: dict[int, int],
+    start: tuple[int, int] = (1, 0),
+) -> str:
+    """The kernel term of a tableau, absolute indices turned relative (0 = newest).
+    `start`: the entries and relations on the branch where it starts; `lemma_index`: the
+    position of each lemma (by identity) among those proved before this tableau."""
     out: list[str] = []
-    stack: list[tuple[Tableau, int, int] | str] = [(tree, 1, 0)]
+    stack: list[tuple[Tableau, int, int] | str] = [(tree, *start)]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
@@ -139,8 +160,23 @@ def _tab_term(tree: Tableau) -> str:
             case CloseBot(i):
                 out.append(f"{ctor} {e(i)}")
                 continue
+            case Use(lemma, labels, at_entries, at_relations):
+                if id(lemma) not in lemma_index:
+                    raise ValueError("a Use of a lemma not proved before it")
+                hyps = [e(i) for i in reversed(at_entries)] + [r(k) for k in reversed(at_relations)]
+                out.append(
+                    f"{ctor} {len(lemma_index) - 1 - lemma_index[id(lemma)]} "
+                    f"{_nums(labels)} {_nums(hyps)}"
+                )
+                continue
             case OrRule(i, left, right):
                 out.append(f"{ctor} {e(i)}")
+                stack.extend(
+                    [")", (right, entries + 1, rels), ") (", (left, entries + 1, rels), " ("]
+                )
+                continue
+            case Cut(w, formula, left, right):
+                out.append(f"{ctor} {w} ({_form_term(formula, numbering)})")
                 stack.extend(
                     [")", (right, entries + 1, rels), ") (", (left, entries + 1, rels), " ("]
                 )
@@ -162,6 +198,67 @@ def _tab_term(tree: Tableau) -> str:
         out.append(" ".join([ctor, *map(str, args)]))
         stack.extend([")", child, " ("])
     return "".join(out)
+
+
+def _nums(values: list[int] | tuple[int, ...]) -> str:
+    """A Coq list of numbers, as the kernel's `P n` (a bare numeral in a list is a nat)."""
+    return "[" + "; ".join(f"P {v}" for v in values) + "]"
+
+
+# Subformulas numbered for `HSub` (the kernel's list is as long as the root formula; past
+# this many, formulas are written out).
+_MAX_NUMBERED = 1_000_000
+
+
+class _Hypotheses:
+    """How lemmas write their formulas: by number among the root formula's subformulas
+    (`HSub`, the kernel's `subforms (nneg goal)`, in preorder) when it is one, else in full."""
+
+    def __init__(self, goal: Formula, numbering: dict[str, int]) -> None:
+        self.ids = FormulaIds()
+        self.numbering = numbering
+        self.number: dict[int, int] = {}
+        stack: list[Formula] = [nneg(goal)]
+        for position in range(_MAX_NUMBERED):
+            if not stack:
+                break
+            f = stack.pop()
+            self.number.setdefault(self.ids.of(f), position)
+            stack.extend(reversed(children(f)))
+
+    def entry(self, w: int, f: Formula) -> str:
+        k = self.number.get(self.ids.of(f))
+        return f"HSub {w} {k}" if k is not None else f"HForm {w} ({_form_term(f, self.numbering)})"
+
+
+def _lemma_term(lemma: Lemma, hyp: _Hypotheses, lemma_index: dict[int, int]) -> str:
+    """`Lem n [hypotheses] (proof)`: hypotheses newest first, as the kernel's branch has them."""
+    numbering = hyp.numbering
+    hyps = [hyp.entry(w, a) for w, a in reversed(lemma.entries)]
+    hyps += [f"HRel {w} {v}" for w, v in reversed(lemma.relations)]
+    start = (len(lemma.entries), len(lemma.relations))
+    proof = _tab_term(lemma.proof, numbering, lemma_index, start)
+    return f"Lem {lemma.labels} [{'; '.join(hyps)}] ({proof})"
+
+
+def _lemmas_in(tree: Tableau) -> list[Lemma]:
+    """The lemmas a tree uses (by identity), each after the lemmas its own proof uses."""
+    order: list[Lemma] = []
+    seen: set[int] = set()
+    stack: list[tuple[bool, Tableau | Lemma]] = [(False, tree)]
+    while stack:
+        finished, item = stack.pop()
+        if finished:
+            assert isinstance(item, Lemma)
+            order.append(item)
+            continue
+        if isinstance(item, Use):
+            if id(item.lemma) not in seen:
+                seen.add(id(item.lemma))
+                stack.extend([(True, item.lemma), (False, item.lemma.proof)])
+            continue
+        stack.extend((False, child) for child in subproofs(item))
+    return order
 
 
 def _comment(text: str) -> str:
@@ -201,13 +298,39 @@ def statement(goal: Formula, logic: Logic, *, refutation: bool) -> str:
     return f"Theorem {THEOREM} : {negation}{logic.coq_name} ({_form_term(goal, _numbering(goal))})."
 
 
-def render(goal: Formula, logic: Logic, tree: Tableau, *, goal_text: str | None = None) -> str:
-    """Coq source stating `valid_<logic> goal` and proving it with the kernel's checker."""
+def render(
+    goal: Formula,
+    logic: Logic,
+    tree: Tableau,
+    *,
+    goal_text: str | None = None,
+    shared: bool = True,
+) -> str:
+    """Coq source stating `valid_<logic> goal` and proving it with the kernel's checker;
+    sub-proofs that occur more than once are written once as lemmas (`share`) unless
+    `shared` is False."""
+    if shared:
+        tree = share(goal, tree)
+    numbering = _numbering(goal)
+    lemmas = _lemmas_in(tree)
+    if lemmas:
+        index: dict[int, int] = {}
+        hyp = _Hypotheses(goal, numbering)
+        written = []
+        for lemma in lemmas:
+            written.append(_lemma_term(lemma, hyp, index))
+            index[id(lemma)] = len(index)
+        proof = (
+            f"Proof (dag_{logic.name} _ [{(';' + chr(10) + '  ').join(written)}]\n"
+            f"  ({_tab_term(tree, numbering, index)})"
+        )
+    else:
+        proof = f"Proof (tableau_{logic.name} _ ({_tab_term(tree, numbering, {})})"
     return "\n".join(
         [
             *header(goal, logic, refutation=False, goal_text=goal_text),
             statement(goal, logic, refutation=False),
-            f"Proof (tableau_{logic.name} _ ({_tab_term(tree)})",
+            proof,
             f"  {CAST}).",
             "",
         ]

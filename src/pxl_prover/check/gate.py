@@ -3,9 +3,10 @@
 A certificate is rendered by untrusted code (`pxl_prover.certificate`) from a tree the
 untrusted search built. Before Coq sees it, `read` takes it apart and refuses anything
 but exactly three sentences: the kernel import, `Theorem pxl_goal : [~] valid_L t.` and
-`Proof (tableau_L _ t' <VM cast>).` (or `refute_L`), with `t`, `t'` built from kernel
-constructors, numerals and lists alone. So no certificate can define, import, or
-assume anything: what a checked theorem rests on is what its kernel lemma rests on.
+`Proof (tableau_L _ t' <VM cast>).` (or `dag_L _ ls t'`, a proof with lemmas, or
+`refute_L`), with `t`, `t'`, `ls` built from kernel constructors, numerals and lists alone.
+So no certificate can define, import, or assume anything: what a checked theorem rests on
+is what its kernel lemma rests on.
 """
 
 from __future__ import annotations
@@ -23,18 +24,23 @@ CAST = "ltac:(vm_cast_no_check (eq_refl true))"
 # Identifiers a certificate's terms may contain: the kernel's constructors, nothing else.
 # With this, what a proof rests on is exactly what its `tableau_<logic>` (or, for a
 # refutation, `refute_<logic>`) lemma rests on.
-# (Formulas: Var .. Dia; tableau rules: TClose .. TEucl; finite models: mkfmodel, E, T.)
+# (Formulas: Var .. Dia; tableau rules: TClose .. TUse; lemmas: Lem, HForm, HRel, HSub and
+# the number P; finite models: mkfmodel, E, T.)
 TERM_IDENTIFIERS = frozenset(
     {
         *("Var", "FTop", "FBot", "Neg", "Conj", "Disj", "Impl", "Equiv", "Box", "Dia"),
         *("TClose", "TBot", "TAnd", "TOr", "TBox", "TDia", "TRefl", "TSerial", "TSym"),
-        *("TTrans", "TEucl", "mkfmodel", "E", "T"),
+        *("TTrans", "TEucl", "TCut", "TUse", "Lem", "HForm", "HRel", "HSub"),
+        *("P", "mkfmodel", "E", "T"),
     }
 )
+# The lemma a certificate may apply, by what its theorem claims.
+PROOF_LEMMAS = ("tableau", "dag")
+REFUTATION_LEMMAS = ("refute",)
 _LOGIC_NAMES = "|".join(LOGICS)
 _STATEMENT = re.compile(rf"^Theorem (\w+) : (~ )?valid_({_LOGIC_NAMES}) (.+)$", re.S)
 _PROOF = re.compile(
-    rf"^Proof \((tableau|refute)_({_LOGIC_NAMES}) _ (.+) {re.escape(CAST)}\)$", re.S
+    rf"^Proof \((tableau|dag|refute)_({_LOGIC_NAMES}) _ (.+) {re.escape(CAST)}\)$", re.S
 )
 _TERM_TOKENS = re.compile(r"[A-Za-z_][A-Za-z0-9_']*|\d+|[()\[\];]|\s+|.", re.S)
 
@@ -75,9 +81,10 @@ def _closed_term(term: str) -> bool:
 def read(source: str, theorem: str = THEOREM) -> Shape:
     """Read a certificate back into Coq sentences, refusing anything but PXL's own shapes:
     `From PXL Require Import Tableau.`, `Theorem <theorem> : valid_L <closed term>.` and
-    `Proof (tableau_L _ <closed term> <the VM cast>).` for a proof; the same with
-    `Countermodel`, `~ valid_L` and `refute_L` for a refutation. (`Proof term.` is Coq's
-    abbreviation for `Proof. exact term. Qed.`: the kernel checks it, casts included.)"""
+    `Proof (tableau_L _ <closed term> <the VM cast>).` (or `dag_L _ <closed terms>`) for a
+    proof; the same with `Countermodel`, `~ valid_L` and `refute_L` for a refutation.
+    (`Proof term.` is Coq's abbreviation for `Proof. exact term. Qed.`: the kernel checks
+    it, casts included.)"""
     body = re.sub(r"\(\*.*?\*\)", " ", source, flags=re.S)
     parts = [" ".join(p.split()) for p in re.split(r"\.(?=\s|$)", body)]
     parts = [p for p in parts if p]
@@ -90,13 +97,15 @@ def read(source: str, theorem: str = THEOREM) -> Shape:
             f"the certificate must state `Theorem {theorem} : valid_L ...` or `~ valid_L ...`"
         )
     refutation = statement.group(2) is not None
-    lemma_kind = "refute" if refutation else "tableau"
+    kinds = REFUTATION_LEMMAS if refutation else PROOF_LEMMAS
     if parts[0] + "." != (IMPORT_REFUTATION if refutation else IMPORT):
         raise CertificateFormatError("the certificate imports the wrong kernel module")
-    if applied is None or applied.groups()[:2] != (lemma_kind, statement.group(3)):
+    if applied is None or applied.group(1) not in kinds or applied.group(2) != statement.group(3):
         raise CertificateFormatError(
-            f"the proof must be the {lemma_kind} lemma of the theorem's logic with the VM cast"
+            f"the proof must be the {' or '.join(kinds)} lemma of the theorem's logic"
+            " with the VM cast"
         )
+    lemma_kind = applied.group(1)
     if not (_closed_term(statement.group(4)) and _closed_term(applied.group(3))):
         raise CertificateFormatError("certificate terms may contain only kernel constructors")
     logic = statement.group(3)

@@ -62,10 +62,12 @@ def kernel_hash(kernel_dir: str | os.PathLike[str]) -> str:
 # `Print Assumptions` names anything else is rejected.
 DECLARED_AXIOMS: frozenset[str] = frozenset({"Classical_Prop.classic"})
 
-# The lemmas certificates apply, one per logic for proofs (tableau_L) and for refutations
-# (refute_L), and the file in a build folder where Coq's
+# The lemmas certificates apply, one per logic for proofs (tableau_L, or dag_L with shared
+# sub-proofs) and for refutations (refute_L), and the file in a build folder where Coq's
 # `Print Assumptions` of each is recorded when the kernel is compiled.
-CERTIFICATE_LEMMAS = tuple(f"{kind}_{name}" for kind in ("tableau", "refute") for name in LOGICS)
+CERTIFICATE_LEMMAS = tuple(
+    f"{kind}_{name}" for kind in ("tableau", "dag", "refute") for name in LOGICS
+)
 ASSUMPTIONS_FILE = "assumptions.json"
 # What a finished build holds: the kernel hash, the sha256 of every compiled `.vo` file and
 # the recorded assumptions. A build folder is used only while it still matches it.
