@@ -48,7 +48,7 @@ from pxl_prover.search.formulas import Formulas
 from pxl_prover.search.global_ import ClusterBranch, SymmetricBranch
 from pxl_prover.search.models import MAX_MODEL_PAIRS, World, contract, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL, emit
-from pxl_prover.search.s4 import S4Branch
+from pxl_prover.search.s4 import S4Branch, S4Shared
 from pxl_prover.search.tree import TreeBranch, TreeShared
 from pxl_prover.search.worker import SearchCrashed as SearchCrashed
 from pxl_prover.search.worker import SearchOverran as SearchOverran
@@ -123,7 +123,6 @@ def _root_branch(
         return ClusterBranch(Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
     if logic.symmetric:
         return SymmetricBranch(Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
-    shared = TreeShared(fs, logic, deadline, budget)
     if logic.transitive:
-        return S4Branch(shared, ROOT_LABEL, entries)
-    return TreeBranch(shared, ROOT_LABEL, entries)
+        return S4Branch(S4Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
+    return TreeBranch(TreeShared(fs, logic, deadline, budget), ROOT_LABEL, entries)
