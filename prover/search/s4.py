@@ -7,14 +7,16 @@ down a path; a diamond whose content an ancestor with the same boxes already hol
 satisfied by looping back to that ancestor (the relation is reflexive and transitive),
 so the path is finite.
 
-A model found through such a loop is valid only below the ancestors it loops to
-(`Open.external`), and only while each of them still has the same boxes and holds the
-contents of the diamonds it satisfies. It is cached with exactly that dependency and
-reused wherever the dependency holds, so that a looping result is not recomputed for
-every sibling and every backtrack of an unrelated ancestor (LWB s4_ipc_n decided 15
-distinct sets 9,413 times without it). The model points at those ancestors' worlds: they
-must be the same ones, not others that would fit as well (measured on LWB: others hardly
-ever fit, since a loop's target is usually the world made for that very diamond).
+A model found through such a loop is valid only as long as each world it loops to still
+has the same boxes and holds the contents of the diamonds it satisfies there: while
+that world is on the path, in its current state; once it is complete (saturated open, a
+model of its own), in its final state and as long as its own loops hold, recursively. So
+such models are cached with exactly that dependency and reused wherever it holds, their
+loops to complete worlds replaced by those worlds' own loops: a looping result is not
+recomputed for every sibling and every backtrack of an unrelated ancestor (LWB s4_ipc_n
+decided 15 distinct sets 9,413 times without it). The model points at those worlds:
+they must be the same ones, not others that would fit as well (measured on LWB: others
+hardly ever fit, since a loop's target is usually the world made for that very diamond).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pxl_prover.logics import Logic
+from pxl_prover.search.core import Open
 from pxl_prover.search.formulas import Formulas
-from pxl_prover.search.models import Found, World
+from pxl_prover.search.models import Found, Loops, World
 from pxl_prover.search.proofs import S_TRANS
 from pxl_prover.search.tree import Core, Handles, TreeBranch, TreeShared, handle_key
 
@@ -32,10 +35,13 @@ _LOOPING_KEPT = 8  # looping models kept per set
 
 @dataclass(eq=False, slots=True)
 class PathWorld(World):
-    """The world of a branch while it is on the path: `depth` is its place there, so a
-    model looping back to it knows which ancestor it depends on."""
+    """The world of an S4 branch: `depth` is its place on the path, so that a model
+    looping back to it knows which ancestor it depends on; once the branch saturates
+    open, its `boxes` and its own `loops` say what a loop to it still depends on."""
 
     depth: int = 0
+    boxes: frozenset[int] = frozenset()
+    loops: Loops | None = None  # None while not complete
 
 
 # What a looping model needs of one ancestor: (its world, the diamond contents it must
@@ -124,30 +130,52 @@ class S4Branch(TreeBranch):
         ents, boxes = self.ents[self.root], self.box_fids()
         return all(c in ents or c in boxes for c in contents)
 
-    def fits(self, dependency: Dependency) -> bool:
-        """Is the ancestor a looping model depends on still on this path, with this
-        world's boxes and the contents the model's loops need?"""
-        world, contents = dependency
+    def resolve(
+        self, world: PathWorld, contents: frozenset[int], boxes: frozenset[int]
+    ) -> list[tuple[World, int]] | None:
+        """The loops to worlds on this path that loops to `world` for diamonds with these
+        contents amount to, if `world` has these boxes and contents: itself if on the
+        path, else (complete) its own loops, resolved. None if they do not hold."""
         owner = self.ancestor(world)
-        return (
-            owner is not None and owner.box_fids() == self.box_fids() and owner.holds_all(contents)
-        )
+        if owner is not None:
+            if owner.box_fids() == boxes and owner.holds_all(contents):
+                return [(world, c) for c in contents]
+            return None
+        if world.loops is None or world.boxes != boxes or not contents <= world.formulas:
+            return None
+        resolved: list[tuple[World, int]] = []
+        for target, content in world.loops:
+            assert isinstance(target, PathWorld)
+            further = self.resolve(target, frozenset([content]), boxes)
+            if further is None:
+                return None
+            resolved += further
+        return resolved
 
     def cached_model(self, key: Core, hint: int | None) -> Found | None:
-        """A model cached for any path, else one looping back to ancestors that are on
-        this path and still fit. Models looping to a world that has left the path can
-        never be used again and are dropped."""
+        """A model cached for any path, else one whose loops still hold here (see the
+        module's docstring). Models looping to a world that has left the path without
+        completing can never be used again and are dropped."""
         found = super().cached_model(key, hint)
         if found is not None:
             return found
         candidates = self.shared.looping.get(key)
         if not candidates:
             return None
-        kept = [c for c in candidates if all(self.ancestor(w) for w, _ in c[1])]
+        kept = [
+            c for c in candidates if all(w.loops is not None or self.ancestor(w) for w, _ in c[1])
+        ]
         self.shared.looping[key] = kept
-        for found, dependencies in reversed(kept):
-            if all(self.fits(dependency) for dependency in dependencies):
-                return found
+        boxes = self.box_fids()
+        for (model, _), dependencies in reversed(kept):
+            loops: list[tuple[World, int]] = []
+            for world, contents in dependencies:
+                resolved = self.resolve(world, contents, boxes)
+                if resolved is None:
+                    break
+                loops += resolved
+            else:
+                return model, frozenset(loops)
         return None
 
     def remember_looping(self, key: Core, found: Found) -> Found:
@@ -162,6 +190,13 @@ class S4Branch(TreeBranch):
         kept.append((found, dependencies))
         if len(kept) > _LOOPING_KEPT:
             del kept[0]
+        return found
+
+    def saturated(self) -> Open:
+        found = super().saturated()
+        assert isinstance(self.me, PathWorld)
+        self.me.boxes = self.box_fids()
+        self.me.loops = found.external
         return found
 
     def successor(self, label: int, entries: dict[int, int], handles: Handles) -> S4Branch:
