@@ -131,25 +131,35 @@ class S4Branch(TreeBranch):
         return all(c in ents or c in boxes for c in contents)
 
     def resolve(
-        self, world: PathWorld, contents: frozenset[int], boxes: frozenset[int]
-    ) -> list[tuple[World, int]] | None:
+        self,
+        world: PathWorld,
+        contents: frozenset[int],
+        boxes: frozenset[int],
+        memo: dict[PathWorld, set[tuple[World, int]] | None],
+    ) -> set[tuple[World, int]] | None:
         """The loops to worlds on this path that loops to `world` for diamonds with these
         contents amount to, if `world` has these boxes and contents: itself if on the
-        path, else (complete) its own loops, resolved. None if they do not hold."""
+        path, else (complete) its own loops, resolved (once per world: `memo`). None if
+        they do not hold."""
         owner = self.ancestor(world)
         if owner is not None:
             if owner.box_fids() == boxes and owner.holds_all(contents):
-                return [(world, c) for c in contents]
+                return {(world, c) for c in contents}
             return None
         if world.loops is None or world.boxes != boxes or not contents <= world.formulas:
             return None
-        resolved: list[tuple[World, int]] = []
+        if world in memo:
+            return memo[world]
+        self.tick()
+        memo[world] = None  # loops go to strict ancestors: no cycle reaches back here
+        resolved: set[tuple[World, int]] = set()
         for target, content in world.loops:
             assert isinstance(target, PathWorld)
-            further = self.resolve(target, frozenset([content]), boxes)
+            further = self.resolve(target, frozenset([content]), boxes, memo)
             if further is None:
                 return None
-            resolved += further
+            resolved |= further
+        memo[world] = resolved
         return resolved
 
     def cached_model(self, key: Core, hint: int | None) -> Found | None:
@@ -167,13 +177,14 @@ class S4Branch(TreeBranch):
         ]
         self.shared.looping[key] = kept
         boxes = self.box_fids()
+        memo: dict[PathWorld, set[tuple[World, int]] | None] = {}
         for (model, _), dependencies in reversed(kept):
-            loops: list[tuple[World, int]] = []
+            loops: set[tuple[World, int]] = set()
             for world, contents in dependencies:
-                resolved = self.resolve(world, contents, boxes)
+                resolved = self.resolve(world, contents, boxes, memo)
                 if resolved is None:
                     break
-                loops += resolved
+                loops |= resolved
             else:
                 return model, frozenset(loops)
         return None
