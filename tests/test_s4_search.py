@@ -69,9 +69,10 @@ def looping_cache(kept: int) -> Iterator[None]:
 
 @contextmanager
 def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
-    """Count looping models reused."""
-    counts = {"reused": 0}
+    """Count looping models reused, and loops resolved through a complete world."""
+    counts = {"reused": 0, "through_complete": 0}
     cached_model = s4.S4Branch.cached_model
+    resolve = s4.S4Branch.resolve
 
     def counted_model(self: s4.S4Branch, key: frozenset[int], hint: int | None) -> Any:
         found = cached_model(self, key, hint)
@@ -79,7 +80,14 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
             counts["reused"] += 1
         return found
 
+    def counted_resolve(self: s4.S4Branch, world: s4.PathWorld, *args: Any) -> Any:
+        resolved = resolve(self, world, *args)
+        if resolved is not None and self.ancestor(world) is None:
+            counts["through_complete"] += 1
+        return resolved
+
     monkeypatch.setattr(s4.S4Branch, "cached_model", counted_model)
+    monkeypatch.setattr(s4.S4Branch, "resolve", counted_resolve)
     yield counts
 
 
@@ -110,8 +118,10 @@ def _lwb(name: str, n: int) -> Formula:
 def test_lwb_countermodels_built_from_reused_looping_models_are_confirmed(
     name: str, n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """LWB goals whose countermodels reuse models that loop back to ancestors: the
-    evaluator confirms the countermodel."""
+    """LWB goals whose countermodels reuse models that loop back to ancestors, some of
+    them through worlds that have completed since: the evaluator confirms the
+    countermodel."""
     with counting(monkeypatch) as counts:
         assert decide(_lwb(name, n)) is False
     assert counts["reused"] > 0
+    assert counts["through_complete"] > 0

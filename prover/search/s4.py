@@ -64,10 +64,14 @@ class S4Branch(TreeBranch):
     """A tree-mode branch whose world inherits its ancestors' boxes as handles and knows
     its ancestors (`history`, oldest first) for the loop check.
 
-    It does not probe (`try_children`): an abandoned probe's work is lost where its
-    models loop back to ancestors that change before the probe is resumed (measured
-    before looping models were cached: LWB s4_ipc_p and s4_md lost more than
-    s4_branch_p won)."""
+    It does not probe (`try_children`): a probe abandoned at its cap loses the models
+    that loop back to worlds inside it, and an S4 world's own propositional work is
+    large, so failed probes cost more than they save. Measured with looping models
+    cached (in-process, 20 s limit): probes solve LWB s4_branch_p #21 in 1.5 s (#17 in
+    17 s without), but lose s4_md_p #11, s4_ipc_p #21, s4_s5_n #14 and s4_md_n #21 (all
+    solved without); probing each set once, only near the root, or only while failed
+    probes have cost under half the successors decided, did not keep the gain.
+    """
 
     probes = False
     shared: S4Shared
