@@ -17,7 +17,8 @@ How the search works, and why:
     under a renaming of their free items, `P_ALIAS`), satisfiable sets with their
     models (also for supersets). S4 passes boxes down as handles (entry + a relation
     built by Trans) and lets a diamond loop back to an ancestor with the same boxes
-    that satisfies it.
+    that satisfies it; models with such loops are cached with what they need of the
+    worlds they loop to, and reused while that holds.
   * B, S5, KD45 ("global mode", `search.global_`): boxes reach back (Sym, Eucl), so
     one branch holds all worlds; S5/KD45 worlds form one cluster, a diamond already
     witnessed in it needs no new world, and a B world's depth is bounded by the modal

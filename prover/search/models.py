@@ -21,7 +21,8 @@ class World:
 
 
 # Loops a model makes back to ancestors' worlds (S4): (the ancestor's world, the content
-# of the diamond it satisfies). A model with loops is valid only below those ancestors.
+# of the diamond it satisfies). A model with loops is valid only while those worlds still
+# fit it (see `search.s4`).
 Loops = frozenset[tuple[World, int]]
 Found = tuple[World, Loops]  # a model of a successor's set, and its loops
 
