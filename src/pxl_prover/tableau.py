@@ -17,7 +17,8 @@ How the search works, and why:
     under a renaming of their free items, `P_ALIAS`), satisfiable sets with their
     models (also for supersets). S4 passes boxes down as handles (entry + a relation
     built by Trans) and lets a diamond loop back to an ancestor with the same boxes
-    that satisfies it.
+    that satisfies it; models with such loops are cached with what they need of the
+    worlds they loop to, and reused while that holds.
   * B, S5, KD45 ("global mode", `search.global_`): boxes reach back (Sym, Eucl), so
     one branch holds all worlds; S5/KD45 worlds form one cluster, a diamond already
     witnessed in it needs no new world, and a B world's depth is bounded by the modal
@@ -48,7 +49,7 @@ from pxl_prover.search.formulas import Formulas
 from pxl_prover.search.global_ import ClusterBranch, SymmetricBranch
 from pxl_prover.search.models import MAX_MODEL_PAIRS, World, contract, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL, emit
-from pxl_prover.search.s4 import S4Branch
+from pxl_prover.search.s4 import S4Branch, S4Shared
 from pxl_prover.search.tree import TreeBranch, TreeShared
 from pxl_prover.search.worker import SearchCrashed as SearchCrashed
 from pxl_prover.search.worker import SearchOverran as SearchOverran
@@ -120,10 +121,9 @@ def _root_branch(
         return ClusterBranch(Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
     if logic.symmetric:
         return SymmetricBranch(Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
-    shared = TreeShared(fs, logic, deadline, budget)
     if logic.transitive:
-        return S4Branch(shared, ROOT_LABEL, entries)
-    return TreeBranch(shared, ROOT_LABEL, entries)
+        return S4Branch(S4Shared(fs, logic, deadline, budget), ROOT_LABEL, entries)
+    return TreeBranch(TreeShared(fs, logic, deadline, budget), ROOT_LABEL, entries)
 
 
 PROCESSES = SearchProcesses(run_search)

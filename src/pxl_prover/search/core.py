@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import Logic
 from pxl_prover.search.formulas import AND, ATOM, BOT, BOX, DIA, NATOM, OR, Formulas
-from pxl_prover.search.models import World
+from pxl_prover.search.models import Loops, World
 from pxl_prover.search.proofs import P_BOT, P_CLOSE, P_OR, P_STEP, S_AND, S_BOX, S_REFL
 
 
@@ -29,9 +29,9 @@ class Limit(Exception):
 
 class Open(Exception):
     """Raised from deep inside the recursion when a branch saturates open. In tree mode
-    `external` names the ancestors' worlds the model loops back to (S4)."""
+    `external` names the loops the model makes back to ancestors' worlds (S4)."""
 
-    def __init__(self, model: Countermodel | World, external: frozenset[World]) -> None:
+    def __init__(self, model: Countermodel | World, external: Loops) -> None:
         super().__init__("open branch")
         self.model = model
         self.external = external

@@ -20,6 +20,13 @@ class World:
     formulas: frozenset[int] = frozenset()  # its saturated set: equal sets can merge
 
 
+# Loops a model makes back to ancestors' worlds (S4): (the ancestor's world, the content
+# of the diamond it satisfies). A model with loops is valid only while those worlds still
+# fit it (see `search.s4`).
+Loops = frozenset[tuple[World, int]]
+Found = tuple[World, Loops]  # a model of a successor's set, and its loops
+
+
 def tree_countermodel(root: World, logic: Logic) -> Countermodel | None:
     """Name the worlds of a tree-mode model graph, add the frame's loops, contract it and,
     in S4, close it transitively (None if that is too big to be worth checking). Worlds

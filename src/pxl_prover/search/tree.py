@@ -11,7 +11,7 @@ from typing import Any
 from pxl_prover.logics import Logic
 from pxl_prover.search.core import Branch, Open, Shared
 from pxl_prover.search.formulas import ATOM, Formulas
-from pxl_prover.search.models import World
+from pxl_prover.search.models import Found, World
 from pxl_prover.search.proofs import P_ALIAS, S_BOX, S_DIA, S_SERIAL
 
 
@@ -51,12 +51,10 @@ class TreeShared(Shared):
         # the label it was found at, whether the proof uses that label)
         self.unsat: dict[Core, tuple[tuple[Any, ...], dict[int, int], Handles, int, bool]] = {}
         self.unsat_index: dict[int, list[Core]] = {}
-        self.sat: dict[Core, tuple[World, frozenset[World]]] = {}
+        self.sat: dict[Core, Found] = {}
         self.sat_index: dict[int, list[Core]] = {}
 
-    def satisfied_by(
-        self, initial: frozenset[int], hint: int | None = None
-    ) -> tuple[World, frozenset[World]] | None:
+    def satisfied_by(self, initial: frozenset[int], hint: int | None = None) -> Found | None:
         """A cached model of a superset of `initial`: it satisfies `initial` too. Only
         the most recent candidates are tried: this is a shortcut, not a search. The
         candidates are the sets holding `hint` (a member of `initial`, the diamond's
@@ -79,7 +77,7 @@ class TreeShared(Shared):
                 return self.sat[key]
         return None
 
-    def remember_model(self, key: Core, model: World) -> tuple[World, frozenset[World]]:
+    def remember_model(self, key: Core, model: World) -> Found:
         found = (model, frozenset())
         self.sat[key] = found
         for k in key:
@@ -121,7 +119,7 @@ class TreeBranch(Branch):
         self.me = World()
         self._box_cache: tuple[Any, int, frozenset[int]] = (None, 0, frozenset())
         self._inherited_cache: tuple[Any, int, frozenset[int]] = (None, 0, frozenset())
-        self.models: list[tuple[World, frozenset[World]]] = []  # the successors' models
+        self.models: list[Found] = []  # the successors' models
 
     def successors(self, x: int) -> list[int]:
         return [x] if self.logic.reflexive else []
@@ -178,7 +176,17 @@ class TreeBranch(Branch):
 
     # -- deciding successors -----------------------------------------------------------
 
-    def record(self, found: tuple[World, frozenset[World]]) -> None:
+    def cached_model(self, key: Core, hint: int | None) -> Found | None:
+        """A cached model for a successor starting with `key` (`hint`: see
+        `TreeShared.satisfied_by`)."""
+        return self.shared.satisfied_by(key, hint)
+
+    def remember_looping(self, key: Core, found: Found) -> Found:
+        """A model that loops back to ancestors (S4) is valid on this path only: here,
+        not cached."""
+        return found
+
+    def record(self, found: Found) -> None:
         self.models.append(found)
         self.trail.append(self.models)
 
@@ -187,14 +195,14 @@ class TreeBranch(Branch):
         with its (possibly cached) unsatisfiable core (True)."""
         shared, x = self.shared, self.root
         initial = key = self.inherited() | {content} if kind == S_DIA else self.inherited()
-        found = shared.satisfied_by(key, content if kind == S_DIA else None)
+        found = self.cached_model(key, content if kind == S_DIA else None)
         core = None if found is not None else shared.cached_core(initial)
         if found is None and core is None:
             outcome = self.solve_alone(initial)
             if isinstance(outcome, frozenset):
                 core = outcome
             elif outcome[1]:
-                found = outcome  # loops back to an ancestor: valid on this path only
+                found = self.remember_looping(key, outcome)
             else:
                 found = shared.remember_model(key, outcome[0])
         if found is not None:
@@ -213,7 +221,7 @@ class TreeBranch(Branch):
         self.reuse(core, entries, handles, y)
         return True
 
-    def solve_alone(self, initial: frozenset[int]) -> tuple[World, frozenset[World]] | Core:
+    def solve_alone(self, initial: frozenset[int]) -> Found | Core:
         """Decide a successor's set by a branch of its own: its model and the ancestors'
         worlds it loops back to, or its unsatisfiable core (now cached with its proof)."""
         shared = self.shared
@@ -254,7 +262,7 @@ class TreeBranch(Branch):
                 if target is None:
                     pending.append((e, content))
                 elif target is not self:
-                    self.record((target.me, frozenset([target.me])))
+                    self.record((target.me, frozenset([(target.me, content)])))
             self.dia_ptr = len(self.dias)
             if pending:
                 self.try_children(pending)
@@ -298,5 +306,5 @@ class TreeBranch(Branch):
         me.atoms = tuple(sorted(fs.name[f] for f in self.ents[self.root] if fs.kind[f] == ATOM))
         me.succ = [model for model, _ in self.models]
         me.formulas = frozenset(self.ents[self.root]) | self.box_fids()
-        external = frozenset().union(*(ext for _, ext in self.models)) - {me}
-        return Open(me, external)
+        loops = frozenset(loop for _, ext in self.models for loop in ext if loop[0] is not me)
+        return Open(me, loops)
