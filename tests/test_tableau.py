@@ -22,16 +22,17 @@ from pxl_prover.nnf import nneg
 from pxl_prover.search import tree
 from pxl_prover.search.models import contract
 from pxl_prover.syntax import parse
-from pxl_prover.tableau import Proof, Refutation, Unknown, search
+from pxl_prover.tableau import Proof, Refutation, Unknown, run_search, search
 
 ALL_LOGICS = sorted(LOGICS)
 LWB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb"
 
 
-def decide(goal: Formula, logic_name: str) -> bool:
-    """Search, then check whatever came back; True iff the goal was proved."""
+def decide(goal: Formula, logic_name: str, *, here: bool = False) -> bool:
+    """Search (in a search process, or `here` in this one, which sees this module's
+    settings), then check whatever came back; True iff the goal was proved."""
     logic = get_logic(logic_name)
-    result = search(goal, logic)
+    result = run_search(goal, logic, None, None) if here else search(goal, logic)
     if isinstance(result, Proof):
         replay(result.tree, goal, logic)
         return True
@@ -97,12 +98,13 @@ def test_search_agrees_with_the_oracle_on_larger_goals(logic: str, goal: Formula
 def test_probed_successors_agree_with_the_oracle(logic: str, probe: int, goal: Formula) -> None:
     """Probes that give up at once or after a few successors (so that their partial
     work is thrown away and only their cache entries stay) change no verdict, and the
-    trees and countermodels they lead to still check."""
+    trees and countermodels they lead to still check. The search runs here: the probe
+    limit set below is this process's."""
     assume(len(keys_of(goal)) <= MAX_KEYS - 2)
     saved = tree._PROBE
     tree._PROBE = probe
     try:
-        assert decide(goal, logic) is is_valid(goal, get_logic(logic))
+        assert decide(goal, logic, here=True) is is_valid(goal, get_logic(logic))
     finally:
         tree._PROBE = saved
 
