@@ -47,7 +47,9 @@ class Admission:
         finally:
             with self._cond:
                 self._active -= 1
-                self._cond.notify_all()
+                # One slot freed wakes one waiter: waking them all had each of them
+                # contend for the GIL only to find the slot taken.
+                self._cond.notify()
 
     def _enter(self) -> None:
         with self._cond:
