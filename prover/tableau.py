@@ -84,8 +84,9 @@ def search(
     deadline: float | None = None,
     node_budget: int | None = None,
 ) -> Result:
-    """Decide `goal` in `logic` in a search process. `deadline` is a `time.monotonic()`
-    instant (the clock is system-wide). Raises SearchCrashed if the process died."""
+    """Decide `goal` in `logic` in a search process (a small goal first in this thread:
+    `pxl_prover.search.worker`). `deadline` is a `time.monotonic()` instant (the clock is
+    system-wide). Raises SearchCrashed if the process died."""
     return PROCESSES.search(goal, logic, deadline, node_budget)
 
 

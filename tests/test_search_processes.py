@@ -125,3 +125,18 @@ def test_a_search_stuck_past_its_deadline_is_ended_and_its_neighbours_go_on(
     assert len(finished) == 1 and finished[0].reason == "time"
     _wait_for(lambda: not os.path.exists(f"/proc/{stuck}"), 10)
     assert isinstance(processes.search(parse("[](p -> p)"), K, None, None), Proof)
+
+
+def test_a_small_goal_is_decided_in_the_calling_thread_without_a_process(processes) -> None:
+    assert isinstance(processes.search(parse("[](p -> p)"), K, None, None), Proof)
+    assert isinstance(processes.search(parse("<>p -> []p"), K, None, None), Refutation)
+    assert processes.pids() == []
+
+
+def test_a_goal_the_inline_budget_does_not_decide_goes_to_a_process(processes, monkeypatch) -> None:
+    monkeypatch.setattr(worker, "INLINE_MAX_NODES", 1000)  # tried in the thread first
+    goal = parse(pigeonhole(4))  # valid; needs a few thousand search nodes
+    assert isinstance(processes.search(goal, K, None, None), Proof)
+    assert len(processes.pids()) == 1
+    budget_spent = processes.search(goal, K, None, 10)
+    assert isinstance(budget_spent, Unknown) and budget_spent.reason == "nodes"

@@ -8,6 +8,13 @@ waitress thread) run past its 8 MiB stack and take the whole process down with S
 So the search runs in worker processes that raise them; the server keeps the defaults.
 A search that still overflows kills only its worker, which is replaced.
 
+A goal of a few dozen nodes (most goals people send) is first searched in the
+calling thread, within `INLINE_NODE_BUDGET` nodes: its search cannot recurse anywhere
+near the server's limits, takes a few milliseconds at most, and costs a third of the
+round trip to a process (marshal, wake-up, pickled result). If that small budget does not
+decide it, or it recurses too deep after all, the goal goes to a search process as
+any other.
+
 Each worker is driven directly over its own pipe, one send and one receive per search:
 the goal goes as a marshalled flat node list (with the logic's name, the deadline and the
 node budget), the result comes back pickled from the search's own deep-stack thread
@@ -38,6 +45,11 @@ NICENESS = 10
 # A search checks its deadline as it goes; one that has not answered this long after it
 # (stuck in a step that does not check) has its process ended, so it cannot hold a slot.
 OVERRUN_GRACE_S = 2.0
+# Goals of at most this many nodes (atoms, constants, connectives) are first searched in
+# the calling thread, stopped after about this many search nodes (the search looks at
+# its budget every 1024).
+INLINE_MAX_NODES = 64
+INLINE_NODE_BUDGET = 1024
 
 _NODE_TYPES: dict[str, type] = {cls.__name__: cls for cls in (Atom, Top, Bot, *UNARY, *BINARY)}
 
@@ -124,6 +136,37 @@ def _serve(conn: Connection) -> None:
             conn.send_bytes(outcome)
         except OSError:
             return
+
+
+def _at_most_nodes(goal: Formula, limit: int) -> bool:
+    """Whether `goal` has at most `limit` nodes; stops counting past it."""
+    todo = [goal]
+    for _ in range(limit):
+        if not todo:
+            return True
+        node = todo.pop()
+        if isinstance(node, UNARY):
+            todo.append(node.arg)
+        elif isinstance(node, BINARY):
+            todo += (node.left, node.right)
+    return not todo
+
+
+def _search_inline(
+    goal: Formula, logic: Logic, deadline: float | None, budget: int | None
+) -> Any | None:
+    """The search of a small goal in this thread, within a small node budget; None when
+    that did not decide it (a search process with the whole budget and a deep stack will)."""
+    from pxl_prover.tableau import Unknown, run_search
+
+    small = INLINE_NODE_BUDGET if budget is None else min(budget, INLINE_NODE_BUDGET)
+    try:
+        found = run_search(goal, logic, deadline, small)
+    except RecursionError:
+        return None
+    if isinstance(found, Unknown) and found.reason == "nodes" and small != budget:
+        return None
+    return found
 
 
 class _Worker:
@@ -246,6 +289,10 @@ class SearchProcesses:
         self, goal: Formula, logic: Logic, deadline: float | None, budget: int | None
     ) -> Any:
         """The search's result, or its exception re-raised here."""
+        if _at_most_nodes(goal, INLINE_MAX_NODES):
+            found = _search_inline(goal, logic, deadline, budget)
+            if found is not None:
+                return found
         request = marshal.dumps((flatten(goal), logic.name, deadline, budget))
         worker = self._acquire()
         try:
