@@ -140,3 +140,13 @@ def test_a_goal_the_inline_budget_does_not_decide_goes_to_a_process(processes, m
     assert len(processes.pids()) == 1
     budget_spent = processes.search(goal, K, None, 10)
     assert isinstance(budget_spent, Unknown) and budget_spent.reason == "nodes"
+
+
+def test_warm_starts_one_process_for_the_first_big_goal(processes) -> None:
+    processes.warm()
+    started = processes.pids()
+    assert len(started) == 1
+    processes.warm()  # already warm: nothing more starts
+    assert processes.pids() == started
+    assert isinstance(processes.search(SLOW, K, time.monotonic() + 0.5, None), Unknown)
+    assert processes.pids() == started
