@@ -3,8 +3,9 @@
 No cache is involved: every repetition runs the search and has Coq check the
 certificate again. Prints per goal the median and P95 wall time, the median of the check
 (as the answer's timings report it), and CPU per request split into the Python part (this
-process: parse, handing the search over, certificate, reading Coq's answer), the search
-part (the search processes, from /proc) and the Coq part (the coqtop process, from /proc).
+process: parse, the search of a small goal (searched in the calling thread) or handing it
+to a search process, certificate, reading Coq's answer), the search processes' part (from
+/proc; none for the guide's goals) and the Coq part (the coqtop process, from /proc).
 
     .venv/bin/python bench/latency.py [--repeat 200] [--logic S5]
 """

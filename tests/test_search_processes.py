@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from test_service_api import pigeonhole
 
+from pxl_prover import tableau
 from pxl_prover.formula import Atom, Box, Dia, Formula, Implies
 from pxl_prover.logics import get_logic
 from pxl_prover.search import worker
@@ -126,3 +127,32 @@ def test_a_search_stuck_past_its_deadline_is_ended_and_its_neighbours_go_on(
     assert len(finished) == 1 and finished[0].reason == "time"
     _wait_for(lambda: not os.path.exists(f"/proc/{stuck}"), 10)
     assert isinstance(processes.search(parse("[](p -> p)"), K, None, None), Proof)
+
+
+def test_a_small_goal_is_decided_in_the_calling_thread_without_a_process(
+    processes, monkeypatch
+) -> None:
+    monkeypatch.setattr(tableau, "PROCESSES", processes)
+    assert isinstance(tableau.search(parse("[](p -> p)"), K), Proof)
+    assert isinstance(tableau.search(parse("<>p -> []p"), K), Refutation)
+    assert processes.pids() == []
+
+
+def test_a_goal_the_inline_budget_does_not_decide_goes_to_a_process(processes, monkeypatch) -> None:
+    monkeypatch.setattr(tableau, "PROCESSES", processes)
+    monkeypatch.setattr(tableau, "INLINE_MAX_NODES", 1000)  # tried in the thread first
+    goal = parse(pigeonhole(4))  # valid; needs a few thousand search nodes
+    assert isinstance(tableau.search(goal, K), Proof)
+    assert len(processes.pids()) == 1
+    budget_spent = tableau.search(goal, K, node_budget=10)
+    assert isinstance(budget_spent, Unknown) and budget_spent.reason == "nodes"
+
+
+def test_warm_starts_one_process_for_the_first_big_goal(processes) -> None:
+    processes.warm()
+    started = processes.pids()
+    assert len(started) == 1
+    processes.warm()  # already warm: nothing more starts
+    assert processes.pids() == started
+    assert isinstance(processes.search(SLOW, K, time.monotonic() + 0.5, None), Unknown)
+    assert processes.pids() == started

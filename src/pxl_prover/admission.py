@@ -6,13 +6,16 @@ burst runs every search and only then finds no Coq session free. `running` reque
 at once (one per Coq session, so an admitted request does not wait for one); up to `queue`
 more wait, each at most `wait_s`; anything beyond that is refused at once with
 `PoolSaturated` (429 + Retry-After), in microseconds rather than after seconds of search.
+Waiters are served in order: a freed slot passes straight to the first of them (waking that
+one alone), so a request arriving in between neither jumps the queue nor is refused for a
+queue that is about to move.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -34,9 +37,9 @@ class Admission:
         self.queue = queue
         self.wait_s = wait_s
         self._queue_timer = queue_timer  # times each wait for a slot (metrics)
-        self._cond = threading.Condition()
-        self._active = 0
-        self._waiting = 0
+        self._lock = threading.Lock()
+        self._active = 0  # slots held (a slot passed to a waiter stays counted)
+        self._waiters: deque[threading.Lock] = deque()  # each held until its turn comes
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -45,35 +48,36 @@ class Admission:
         try:
             yield
         finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify_all()
+            with self._lock:
+                if self._waiters:
+                    self._waiters.popleft().release()  # the slot passes on
+                else:
+                    self._active -= 1
 
     def _enter(self) -> None:
-        with self._cond:
-            if self._active < self.running and not self._waiting:
+        with self._lock:
+            if self._active < self.running and not self._waiters:
                 self._active += 1
                 return
-            if self._waiting >= self.queue:
+            if len(self._waiters) >= self.queue:
                 raise PoolSaturated(
-                    f"{self._active} goals are being decided and {self._waiting} are waiting "
-                    f"(PXL_POOL_SIZE={self.running}, PXL_MAX_QUEUE={self.queue})"
+                    f"{self._active} goals are being decided and {len(self._waiters)} are "
+                    f"waiting (PXL_POOL_SIZE={self.running}, PXL_MAX_QUEUE={self.queue})"
                 )
-            self._waiting += 1
-            deadline = time.monotonic() + self.wait_s
-            try:
-                while self._active >= self.running:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise PoolSaturated(
-                            f"waited {self.wait_s:g} s (PXL_POOL_WAIT) behind "
-                            f"{self._active} goals being decided"
-                        )
-                    self._cond.wait(remaining)
-                self._active += 1
-            finally:
-                self._waiting -= 1
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=self.wait_s):
+            return
+        with self._lock:
+            if turn not in self._waiters:
+                return  # the slot was passed just as the wait ran out
+            self._waiters.remove(turn)
+            active = self._active
+        raise PoolSaturated(
+            f"waited {self.wait_s:g} s (PXL_POOL_WAIT) behind {active} goals being decided"
+        )
 
     def stats(self) -> dict[str, int]:
-        with self._cond:
-            return {"running": self._active, "waiting": self._waiting}
+        with self._lock:
+            return {"running": self._active, "waiting": len(self._waiters)}

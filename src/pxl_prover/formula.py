@@ -107,11 +107,12 @@ def depth(formula: Formula) -> int:
     return deepest
 
 
-def size(formula: Formula) -> int:
-    """Number of nodes (atoms, constants and connectives)."""
+def size(formula: Formula, at_most: int | None = None) -> int:
+    """Number of nodes (atoms, constants and connectives); with `at_most`, counting stops
+    once past it (the answer is then `at_most + 1`)."""
     count = 0
     todo = [formula]
-    while todo:
+    while todo and (at_most is None or count <= at_most):
         count += 1
         todo.extend(children(todo.pop()))
     return count

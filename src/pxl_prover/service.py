@@ -128,6 +128,7 @@ class ProverService:
                     self.failure = f"no Coq session could start: {self.pool.last_error}"
             self.failure = None
             tableau.PROCESSES.resize(self.config.pool_size)  # one search per admitted goal
+            tableau.PROCESSES.warm()
             from pxl_prover.engine import Prover
 
             self.prover = Prover(self.pool, default_timeout_ms=self.config.default_timeout_ms)

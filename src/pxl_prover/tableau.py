@@ -41,7 +41,7 @@ from typing import Literal
 
 from pxl_prover import prooftree as cert
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.formula import Formula
+from pxl_prover.formula import Formula, size
 from pxl_prover.logics import Logic
 from pxl_prover.nnf import nneg
 from pxl_prover.search.core import Branch, Limit, Open, Shared
@@ -80,6 +80,14 @@ class Unknown:
 Result = Proof | Refutation | Unknown
 
 
+# Goals of at most this many nodes (atoms, constants, connectives) are first searched in
+# the calling thread, stopped after about this many search nodes (the search looks at
+# its budget every 1024): such a search cannot recurse anywhere near the server's limits,
+# takes a few milliseconds at most, and costs a third of the round trip to a process.
+INLINE_MAX_NODES = 64
+INLINE_NODE_BUDGET = 1024
+
+
 def search(
     goal: Formula,
     logic: Logic,
@@ -87,8 +95,19 @@ def search(
     deadline: float | None = None,
     node_budget: int | None = None,
 ) -> Result:
-    """Decide `goal` in `logic` in a search process. `deadline` is a `time.monotonic()`
-    instant (the clock is system-wide). Raises SearchCrashed if the process died."""
+    """Decide `goal` in `logic`: a small goal first in this thread, within a small node
+    budget; any other, or one that budget did not decide, in a search process.
+    `deadline` is a `time.monotonic()` instant (the clock is system-wide). Raises
+    SearchCrashed if the process died."""
+    if size(goal, at_most=INLINE_MAX_NODES) <= INLINE_MAX_NODES:
+        small = INLINE_NODE_BUDGET if node_budget is None else min(node_budget, INLINE_NODE_BUDGET)
+        try:
+            found = run_search(goal, logic, deadline, small)
+        except RecursionError:
+            found = None
+        undecided = isinstance(found, Unknown) and found.reason == "nodes" and small != node_budget
+        if found is not None and not undecided:
+            return found
     return PROCESSES.search(goal, logic, deadline, node_budget)  # PROCESSES: at the end
 
 

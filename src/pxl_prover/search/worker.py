@@ -234,6 +234,20 @@ class SearchProcesses:
         elif not keep:
             worker.stop()
 
+    def warm(self) -> None:
+        """Start one process now (and the forkserver behind it), so that the first goal too
+        big to be searched in its thread does not wait for them (start-up's goals are small)."""
+        with self._changed:
+            if self._idle or self._busy or self._starting:
+                return
+            self._starting += 1
+        try:
+            worker = self._spawn()
+        finally:
+            with self._changed:
+                self._starting -= 1
+        self._release(worker, crashed=False)
+
     def resize(self, size: int) -> None:
         """Use `size` processes from now on (the running ones finish their searches)."""
         with self._changed:
