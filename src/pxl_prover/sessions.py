@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import re
 import resource
-import select
 import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
+
+import pexpect
+from pexpect.fdpexpect import fdspawn
 
 from .check.acceptance import Rejected, Transcript, judge, undeclared_axioms
 from .check.gate import CertificateFormatError, read
@@ -57,10 +58,10 @@ from .kernel import (
 _ASSUMPTIONS: dict[tuple[str, str, tuple[str, ...], str], tuple[str, ...]] = {}
 
 # The prompt coqtop -emacs prints after every sentence: the state number and the proofs open.
-PROMPT = re.compile(rb"<prompt>\S+ < (\d+) \|([^|]*)\| \d+ < </prompt>")
-_PROMPT_END = b"</prompt>"
-# Coq's answers to a check are a few hundred bytes; one read takes what a pipe holds.
-_READ_BYTES = 65536
+PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|([^|]*)\| \d+ < </prompt>")
+# What one read takes from the pipe: a long answer (a statement shown back) arrives in a
+# few reads, not hundreds of pexpect's default 2,000 characters, each searched again.
+_READ_CHARS = 65536
 # -q: no coqrc; -quiet: no start-up chatter.
 COQTOP_ARGS = ("-emacs", "-q", "-quiet")
 IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {' '.join(CERTIFICATE_MODULES)}"
@@ -87,49 +88,6 @@ class SessionOutOfMemory(SessionDied):
 
 class SessionTimeout(SessionError):
     """Coq did not answer within the time allowed; the process was killed."""
-
-
-class _PromptReader:
-    """Coq's output read straight from its pipe, one prompt at a time.
-
-    A read takes whatever the pipe holds; the prompt pattern is tried only once its end
-    marker has arrived, over the output since the last prompt (a few hundred bytes). A
-    general expect loop (pexpect) searched the decoded, growing buffer on every read and
-    cost a tenth of a request's Python time."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._poll = select.poll()
-        self._poll.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-        self._buffer = bytearray()
-        self._scanned = 0  # no end marker starts before this offset
-
-    def next_prompt(self, deadline: float) -> tuple[str, int, str]:
-        """The output before the next prompt, the state number and the proofs open in
-        that prompt; TimeoutError at `deadline`, EOFError (with the output so far) when
-        Coq's end of the pipe closed."""
-        buffer = self._buffer
-        while True:
-            end = buffer.find(_PROMPT_END, self._scanned)
-            while end >= 0:
-                match = PROMPT.search(buffer, 0, end + len(_PROMPT_END))
-                if match is not None:
-                    before = buffer[: match.start()].decode("utf-8", "replace")
-                    state, opened = int(match.group(1)), match.group(2).decode("utf-8", "replace")
-                    del buffer[: match.end()]
-                    self._scanned = 0
-                    return before, state, opened
-                end = buffer.find(_PROMPT_END, end + 1)
-            self._scanned = max(0, len(buffer) - len(_PROMPT_END) + 1)
-            wait_ms = (deadline - time.monotonic()) * 1000
-            if wait_ms <= 0 or not self._poll.poll(max(wait_ms, 1)):
-                if time.monotonic() >= deadline:
-                    raise TimeoutError
-                continue
-            chunk = os.read(self._fd, _READ_BYTES)
-            if not chunk:
-                raise EOFError(buffer.decode("utf-8", "replace"))
-            buffer += chunk
 
 
 @dataclass(frozen=True)
@@ -165,7 +123,8 @@ class CoqSession:
         self.kernel = kernel
         self.kernel_hash = kernel.hash
         self.uses = 0
-        # Plain pipes (a pty would cut lines at 4096 bytes), read directly (`_PromptReader`).
+        # Plain pipes (a pty would cut lines at 4096 bytes) read through pexpect's
+        # fd-based spawn, which waits with select rather than polling a reader thread.
         self._process = subprocess.Popen(
             ["coqtop", *COQTOP_ARGS, *kernel.load_args],
             cwd=kernel.build_dir,
@@ -175,7 +134,15 @@ class CoqSession:
             stderr=subprocess.STDOUT,
             preexec_fn=_coq_limits(memory_limit_mb),
         )
-        self._reader = _PromptReader(self._process.stdout.fileno())
+        self._reader = fdspawn(
+            self._process.stdout,
+            encoding="utf-8",
+            codec_errors="replace",
+            use_poll=True,
+            maxread=_READ_CHARS,
+        )
+        self._reader.delayafterread = None  # pexpect sleeps after every read by default
+        self._prompt = self._reader.compile_pattern_list([PROMPT])
         self.pid: int = self._process.pid
         self._closed = False
         self._started_as = (kernel.hash, str(kernel.build_dir), COQTOP_ARGS)
@@ -204,16 +171,17 @@ class CoqSession:
     def _wait(self, timeout_s: float) -> tuple[str, int, str]:
         """Coq's output up to the next prompt, the state number and the proofs left open."""
         try:
-            return self._reader.next_prompt(time.monotonic() + max(timeout_s, 0.001))
-        except TimeoutError as exc:
+            self._reader.expect_list(self._prompt, timeout=max(timeout_s, 0.001))
+        except pexpect.TIMEOUT as exc:
             self._abandon()
             raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s") from exc
-        except (EOFError, OSError) as exc:
+        except pexpect.EOF as exc:
             self._abandon()
-            last_output = exc.args[0] if isinstance(exc, EOFError) and exc.args else ""
-            if _died_of_memory(last_output, self._process.returncode):
+            if _died_of_memory(self._reader.before, self._process.returncode):
                 raise SessionOutOfMemory("Coq ran out of memory and exited") from exc
             raise SessionDied("the Coq process exited") from exc
+        match = self._reader.match
+        return self._reader.before, int(match.group(1)), match.group(2)
 
     def _send(self, text: str) -> None:
         """Write to coqtop. Large inputs go from a helper thread, so that Coq answering
