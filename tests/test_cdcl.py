@@ -13,7 +13,6 @@ from pxl_prover.check.evaluator import confirm
 from pxl_prover.formula import Formula
 from pxl_prover.logics import get_logic
 from pxl_prover.nnf import nneg
-from pxl_prover.search import cdcl
 from pxl_prover.search.formulas import Formulas
 from pxl_prover.search.models import World, tree_countermodel
 from pxl_prover.search.proofs import ROOT_ENTRY, ROOT_LABEL
@@ -33,7 +32,8 @@ def solve_root(goal: Formula, logic_name: str) -> World | None:
     root = fs.intern(nneg(goal))
     shared = TreeShared(fs, logic, None, None)
     branch = TreeBranch(shared, ROOT_LABEL, {root: ROOT_ENTRY})
-    return cdcl.solve_world(fs, logic.reflexive, frozenset([root]), branch.decide_each, shared.tick)
+    found = branch.by_cdcl(frozenset([root]))
+    return found if isinstance(found, World) else None
 
 
 @pytest.mark.parametrize("logic", ["K", "T"])

@@ -1,17 +1,20 @@
 """Satisfiable worlds found by a CDCL SAT solver, with modal clause learning (K and T).
 
-A world's set is first handed to a SAT solver as a propositional problem: every formula
-of the set's closure (through conjunctions and disjunctions, and in T through boxes,
-whose contents hold at the world itself) is a variable, an atom and its
-negation are one variable, and so are a box and its dual diamond (`[]A` is `~<>~A`).
-A model of that problem names the formulas the world needs (read off from the set
-downwards, `_justified`); its diamonds' successors are decided as the tableau does
-(caches, then a search of their own). A successor that is unsatisfiable has a core: the
+One incremental solver serves a whole search (`Abstraction`). Every formula is a
+variable (an atom and its negation are one, and so are a box and its dual diamond,
+`[]A` being `~<>~A`), with clauses saying what it needs at its own world: a part of a
+disjunction, both parts of a conjunction, in T a box's content. These hold at every
+world, so a world's set is decided by solving under the assumption that its members
+hold. A model names the formulas the world needs (read off from the set downwards,
+`_justified`); its diamonds' successors are decided as the tableau decides them (caches,
+then a search of their own). A successor that is unsatisfiable has a core, and the
 clause "not this diamond together with the boxes the core used" (in T: "or the content
-holds here") is learnt and the solver asked again. The world is satisfiable when every
-needed successor is; when the solver runs out of models, None is returned and the
-tableau decides the world, which is the only way to a proof: the successors' cores and
-proofs it needs are by then in the caches.
+holds here", the world being its own witness) holds at every world: it is learnt for
+the rest of the search, and the solver asked again. The world is satisfiable when every
+needed successor is. When the solver runs out of models, the members its refutation
+used (the solver's core of the assumptions) are returned, and the tableau proves that
+smaller set unsatisfiable, the only way to a proof: the successors' cores and proofs it
+needs are by then in the caches.
 
 Nothing here is trusted: a model found this way is a countermodel that the engine has the
 independent evaluator confirm, like every other.
@@ -42,21 +45,19 @@ def applies(logic: Logic) -> bool:
     return not logic.transitive and (logic.reflexive or not logic.serial)
 
 
-class _Problem:
-    """The propositional abstraction of one world's set: a literal per formula (an atom
-    and its negation, a box and its dual diamond share a variable), and the clauses
-    saying what each formula needs at the world: a part of a disjunction, both parts of
-    a conjunction, and in T the content of a box. Clauses go only one way (a formula's
-    variable may be false although its parts make it true): `_justified` reads the
-    model by what makes the formulas true, not by these variables."""
+class Abstraction:
+    """The search's propositional abstraction: a literal per formula and the clauses
+    saying what each formula needs at the world where it holds (one way only: a
+    formula's variable may be false although its parts make it true, so `_justified`
+    reads a model by what makes the formulas true), plus the modal clauses learnt."""
 
     def __init__(self, fs: Formulas, reflexive: bool) -> None:
         self.fs = fs
         self.reflexive = reflexive
         self.var: dict[int, int] = {}  # formula -> literal
         self.atoms: dict[str, int] = {}
-        self.clauses: list[list[int]] = []
         self.nvars = 0
+        self.solver = Solver(name=SOLVER)
 
     def _new(self) -> int:
         self.nvars += 1
@@ -64,7 +65,8 @@ class _Problem:
 
     def literal(self, fid: int) -> int:
         """The formula's literal, giving it and the formulas below it at this world (in T
-        also below boxes) their literals and clauses on first sight."""
+        also below boxes and diamonds, whose contents may hold here) their literals and
+        clauses on first sight."""
         var, fs = self.var, self.fs
         if fid in var:
             return var[fid]
@@ -87,41 +89,46 @@ class _Problem:
             else:
                 var[f] = self._new()
                 if kind in (TOP, BOT):
-                    self.clauses.append([var[f] if kind == TOP else -var[f]])
+                    self.solver.add_clause([var[f] if kind == TOP else -var[f]])
             if kind in (AND, OR):
                 below.append(f)
                 todo += (fs.a[f], fs.b[f])
-            elif self.reflexive and kind == BOX:
+            elif self.reflexive and kind in (BOX, DIA):
                 below.append(f)
                 todo.append(fs.a[f])
+        add = self.solver.add_clause
         for f in below:
             v, kind, a = var[f], fs.kind[f], var[fs.a[f]]
             if kind == OR:
-                self.clauses.append([-v, a, var[fs.b[f]]])
+                add([-v, a, var[fs.b[f]]])
             elif kind == AND:
-                self.clauses += ([-v, a], [-v, var[fs.b[f]]])
+                add([-v, a])
+                add([-v, var[fs.b[f]]])
             elif kind == BOX:  # reflexive: the content holds here too
-                self.clauses.append([-v, a])
+                add([-v, a])
         return var[fid]
 
 
 def _justified(
-    fs: Formulas, problem: _Problem, initial: frozenset[int], true: set[int], reflexive: bool
+    fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
 ) -> set[int]:
-    """The formulas the world needs under the model `true` (true literals): the set, and
-    downwards the parts that make each needed formula true. A disjunction takes a side
-    already needed, else one that its literals alone make true (the solver may leave a
-    true disjunction's own variable false), else one the model makes true: so that no
-    box or diamond is needed that the model merely happens to make true."""
-    var = problem.var
+    """The formulas the world needs under `model` (the solver's, indexed by variable):
+    the set, and downwards the parts that make each needed formula true. A disjunction
+    takes a side already needed, else one that its literals alone make true (the solver
+    may leave a true disjunction's own variable false), else one the model makes true:
+    so that no box or diamond is needed that the model merely happens to make true."""
     plain: dict[int, bool] = {}
+
+    def true(f: int) -> bool:  # a variable in no clause yet is not in the model: false
+        lit = var.get(f)
+        return lit is not None and abs(lit) <= len(model) and model[abs(lit) - 1] == lit
 
     def by_literals(f: int) -> bool:
         known = plain.get(f)
         if known is None:
             kind = fs.kind[f]
             if kind in (ATOM, NATOM):
-                known = var[f] in true
+                known = true(f)
             elif kind == AND:
                 known = by_literals(fs.a[f]) and by_literals(fs.b[f])
             elif kind == OR:
@@ -147,49 +154,44 @@ def _justified(
                 continue
             if by_literals(a):
                 todo.append(a)
-            elif by_literals(b) or var[a] not in true:
+            elif by_literals(b) or not true(a):
                 todo.append(b)
             else:
                 todo.append(a)
-        elif reflexive and (kind == BOX or (kind == DIA and var.get(fs.a[f]) in true)):
+        elif reflexive and (kind == BOX or (kind == DIA and true(fs.a[f]))):
             todo.append(fs.a[f])
     return needed
 
 
 def solve_world(
-    fs: Formulas,
-    reflexive: bool,
+    abstraction: Abstraction,
     initial: frozenset[int],
     decide_each: DecideEach,
     tick: Callable[[], None],
-) -> World | None:
-    """A model of the world set `initial` (K, or T if `reflexive`), or None if the solver
-    finds none with satisfiable successors (the tableau then decides the set)."""
-    problem = _Problem(fs, reflexive)
-    for f in initial:
-        problem.clauses.append([problem.literal(f)])
-    _charge(tick, problem.nvars)
-    sent = len(problem.clauses)
-    with Solver(name=SOLVER, bootstrap_with=problem.clauses) as solver:
-        while True:
-            if not solver.solve():
-                return None
-            true = set(solver.get_model() or ())
-            needed = _justified(fs, problem, initial, true, reflexive)
-            _charge(tick, len(needed))
-            boxes = [f for f in needed if fs.kind[f] == BOX]
-            contents = frozenset(fs.a[f] for f in boxes)
-            dias = [
-                f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)
-            ]
-            learnt = _successors(fs, problem, boxes, contents, dias, decide_each)
-            if isinstance(learnt, tuple):
-                solver.append_formula(problem.clauses[sent:])
-                sent = len(problem.clauses)
-                solver.add_clause(learnt)
-                continue
-            atoms = tuple(sorted(fs.name[f] for f in needed if fs.kind[f] == ATOM))
-            return World(atoms, learnt, frozenset(needed))
+) -> World | frozenset[int]:
+    """A model of the world set `initial` (K, or T if the abstraction is reflexive), or
+    the members of `initial` that no model with satisfiable successors can hold
+    together (the tableau then proves them unsatisfiable)."""
+    fs, solver, reflexive = abstraction.fs, abstraction.solver, abstraction.reflexive
+    known = abstraction.nvars
+    assumptions = [abstraction.literal(f) for f in initial]
+    _charge(tick, (abstraction.nvars - known) // 16 + 1)
+    while True:
+        if not solver.solve(assumptions=assumptions):
+            core = set(solver.get_core() or ())
+            return frozenset(f for f in initial if abstraction.var[f] in core)
+        model = solver.get_model() or []
+        needed = _justified(fs, abstraction.var, initial, model, reflexive)
+        _charge(tick, len(needed))
+        boxes = [f for f in needed if fs.kind[f] == BOX]
+        contents = frozenset(fs.a[f] for f in boxes)
+        dias = [f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)]
+        learnt = _successors(abstraction, boxes, contents, dias, decide_each)
+        if isinstance(learnt, tuple):
+            solver.add_clause(learnt)
+            continue
+        atoms = tuple(sorted(fs.name[f] for f in needed if fs.kind[f] == ATOM))
+        return World(atoms, learnt, frozenset(needed))
 
 
 def _charge(tick: Callable[[], None], work: int) -> None:
@@ -200,8 +202,7 @@ def _charge(tick: Callable[[], None], work: int) -> None:
 
 
 def _successors(
-    fs: Formulas,
-    problem: _Problem,
+    abstraction: Abstraction,
     boxes: list[int],
     contents: frozenset[int],
     dias: list[int],
@@ -210,12 +211,13 @@ def _successors(
     """The models of the diamonds' successors, or a clause to learn when one of them is
     unsatisfiable: not that diamond with the boxes its core used (in T: or its content
     here, which would make the world its own witness)."""
+    fs = abstraction.fs
     outcome = decide_each([(contents | {fs.a[d]}, fs.a[d]) for d in dias])
     if isinstance(outcome, list):
         return [model for model, _ in outcome]
     i, core = outcome
-    var, d = problem.var, dias[i]
+    var, d = abstraction.var, dias[i]
     clause = [-var[d]] + [-var[b] for b in boxes if fs.a[b] in core]
-    if problem.reflexive:
-        clause.append(problem.literal(fs.a[d]))
+    if abstraction.reflexive:
+        clause.append(abstraction.literal(fs.a[d]))
     return tuple(clause)

@@ -13,7 +13,7 @@ from pxl_prover.search import cdcl
 from pxl_prover.search.core import Branch, Open, Shared
 from pxl_prover.search.formulas import ATOM, Formulas
 from pxl_prover.search.models import World
-from pxl_prover.search.proofs import P_ALIAS, S_BOX, S_DIA, S_SERIAL
+from pxl_prover.search.proofs import P_ALIAS, ROOT_LABEL, S_BOX, S_DIA, S_SERIAL
 
 
 class Budget(Exception):
@@ -54,6 +54,7 @@ class TreeShared(Shared):
         self.unsat_index: dict[int, list[Core]] = {}
         self.sat: dict[Core, tuple[World, frozenset[World]]] = {}
         self.sat_index: dict[int, list[Core]] = {}
+        self.abstraction: cdcl.Abstraction | None = None  # K and T: the CDCL solver's
 
     def satisfied_by(
         self, initial: frozenset[int], hint: int | None = None
@@ -266,11 +267,18 @@ class TreeBranch(Branch):
 
     def solve_alone(self, initial: frozenset[int]) -> tuple[World, frozenset[World]] | Core:
         """Decide a successor's set by a branch of its own: its model and the ancestors'
-        worlds it loops back to, or its unsatisfiable core (now cached with its proof)."""
+        worlds it loops back to, or its unsatisfiable core (now cached with its proof).
+        In K and T the CDCL solver tries first; if it finds no model, the branch starts
+        with only the members its refutation used."""
         shared = self.shared
         shared.successors += 1
         if shared.successors > shared.cap:
             raise Budget(shared.cap)
+        if cdcl.applies(self.logic):
+            found = self.by_cdcl(initial)
+            if isinstance(found, World):
+                return found, frozenset()
+            initial = found
         label = shared.fresh()
         entries = {fid: shared.fresh() for fid in initial if fid >= 0}
         handles = {-1 - k: (shared.fresh(), shared.fresh()) for k in initial if k < 0}
@@ -296,17 +304,22 @@ class TreeBranch(Branch):
 
     # -- the saturation loop -----------------------------------------------------------
 
+    def by_cdcl(self, initial: frozenset[int]) -> World | frozenset[int]:
+        """The CDCL solver's verdict on a K or T world set (`search.cdcl`): a model, or
+        the members that cannot hold together."""
+        shared = self.shared
+        if shared.abstraction is None:
+            shared.abstraction = cdcl.Abstraction(self.fs, self.logic.reflexive)
+        return cdcl.solve_world(shared.abstraction, initial, self.decide_each, self.tick)
+
     def expand(self, start: int | None = None) -> tuple[tuple[Any, ...], set[int]]:
-        """A fresh K or T world is first handed to the CDCL solver (`search.cdcl`), which
-        finds satisfiable sets' models fast; the tableau decides the rest (and is the
-        only way to a proof)."""
-        if start == 0 and not self.steps and cdcl.applies(self.logic):
-            initial = frozenset(self.ents[self.root])
-            model = cdcl.solve_world(
-                self.fs, self.logic.reflexive, initial, self.decide_each, self.tick
-            )
-            if model is not None:
-                raise Open(model, frozenset())
+        """The root world of a K or T search is first handed to the CDCL solver (its
+        successors are, in `solve_alone`): it finds satisfiable sets' models fast; the
+        tableau decides the rest, and is the only way to a proof."""
+        if start == 0 and self.root == ROOT_LABEL and cdcl.applies(self.logic):
+            found = self.by_cdcl(frozenset(self.ents[self.root]))
+            if isinstance(found, World):
+                raise Open(found, frozenset())
         return super().expand(start)
 
     def next_diamond(self) -> bool:
