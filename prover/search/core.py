@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import Logic
+from pxl_prover.search import complements
 from pxl_prover.search.formulas import AND, ATOM, BOT, BOX, DIA, NATOM, OR, Formulas
 from pxl_prover.search.models import World
 from pxl_prover.search.proofs import P_BOT, P_CLOSE, P_OR, P_STEP, S_AND, S_BOX, S_REFL
@@ -180,12 +181,30 @@ class Branch:
                 self.clash = ((P_BOT, eid), {eid})
         elif kind in (AND, BOX):
             self.queue.append((x, fid, eid))
+            if kind == BOX:
+                self.modal_complement(x, fid, eid)
         elif kind == OR:
             self.ors.append((x, fid, eid))
             if self.contradicted(x, fs.a[fid]) or self.contradicted(x, fs.b[fid]):
                 self.units.append((x, fid, eid))
         elif kind == DIA:
             self.dias.append((x, fid, eid))
+            self.modal_complement(x, fid, eid)
+
+    def modal_complement(self, x: int, fid: int, eid: int) -> None:
+        """A box or diamond meets its dual at `x` (`search.complements`): the branch
+        closes, and a disjunction with the dual as a side becomes a unit."""
+        fs, ents = self.fs, self.ents[x]
+        comp = fs.comp[fid]
+        if comp < 0:
+            return
+        other = ents.get(comp, -1)
+        if other >= 0 and self.clash is None:
+            proof = complements.closure(fs, fid, eid, comp, other, self.fresh)
+            self.clash = (proof, {eid, other})
+        for disjunction in fs.in_or.get(comp, ()):
+            if disjunction in ents:
+                self.units.append((x, disjunction, ents[disjunction]))
 
     def propagate(self) -> None:
         """Apply conjunction and box rules until none applies or the branch clashes."""
@@ -237,7 +256,7 @@ class Branch:
         kind = self.fs.kind[fid]
         if kind == BOT:
             return True
-        return kind in (ATOM, NATOM) and self.fs.comp[fid] in self.ents[x]
+        return kind in (ATOM, NATOM, BOX, DIA) and self.fs.comp[fid] in self.ents[x]
 
     def pick_or(self) -> tuple[int, int, int] | None:
         """The next disjunction to split: one with a refuted side if any (that side

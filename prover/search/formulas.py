@@ -20,7 +20,8 @@ class Formulas:
         self.b: list[int] = []
         self.name: list[str] = []
         self.comp: list[int] = []  # formula -> id of its NNF negation (-1 if not interned)
-        self.in_or: dict[int, list[int]] = {}  # literal -> disjunctions it is a disjunct of
+        # literal, box or diamond -> disjunctions it is a disjunct of
+        self.in_or: dict[int, list[int]] = {}
         self._table: dict[tuple[Any, ...], int] = {}
 
     def _make(self, key: tuple[Any, ...]) -> int:
@@ -39,7 +40,7 @@ class Formulas:
                 self.comp[fid], self.comp[other] = other, fid
             if kind == OR:
                 for side in (a, b):
-                    if self.kind[side] in (ATOM, NATOM):
+                    if self.kind[side] in (ATOM, NATOM, BOX, DIA):
                         self.in_or.setdefault(side, []).append(fid)
         return fid
 
