@@ -100,10 +100,15 @@ class Abstraction:
         for f in below:
             v, kind, a = var[f], fs.kind[f], var[fs.a[f]]
             if kind == OR:
-                add([-v, a, var[fs.b[f]]])
+                b = var[fs.b[f]]
+                add([-v, a, b])
+                add([v, -a])
+                add([v, -b])
             elif kind == AND:
+                b = var[fs.b[f]]
                 add([-v, a])
-                add([-v, var[fs.b[f]]])
+                add([-v, b])
+                add([v, -a, -b])
             elif kind == BOX:  # reflexive: the content holds here too
                 add([-v, a])
         return var[fid]
@@ -114,30 +119,10 @@ def _justified(
 ) -> set[int]:
     """The formulas the world needs under `model` (the solver's, indexed by variable):
     the set, and downwards the parts that make each needed formula true. A disjunction
-    takes a side already needed, else one that its literals alone make true (the solver
-    may leave a true disjunction's own variable false), else one the model makes true:
-    so that no box or diamond is needed that the model merely happens to make true."""
-    plain: dict[int, bool] = {}
-
-    def true(f: int) -> bool:  # a variable in no clause yet is not in the model: false
-        lit = var.get(f)
-        return lit is not None and abs(lit) <= len(model) and model[abs(lit) - 1] == lit
-
-    def by_literals(f: int) -> bool:
-        known = plain.get(f)
-        if known is None:
-            kind = fs.kind[f]
-            if kind in (ATOM, NATOM):
-                known = true(f)
-            elif kind == AND:
-                known = by_literals(fs.a[f]) and by_literals(fs.b[f])
-            elif kind == OR:
-                known = by_literals(fs.a[f]) or by_literals(fs.b[f])
-            else:
-                known = kind == TOP
-            plain[f] = known
-        return known
-
+    takes a side already needed, else a true one, a box or diamond only if the other
+    side is false: so that few boxes and diamonds are needed."""
+    true = set(model)
+    kinds, a_of, b_of = fs.kind, fs.a, fs.b
     needed: set[int] = set()
     todo = list(initial)
     while todo:
@@ -145,21 +130,19 @@ def _justified(
         if f in needed:
             continue
         needed.add(f)
-        kind = fs.kind[f]
+        kind = kinds[f]
         if kind == AND:
-            todo += (fs.a[f], fs.b[f])
+            todo += (a_of[f], b_of[f])
         elif kind == OR:
-            a, b = fs.a[f], fs.b[f]
+            a, b = a_of[f], b_of[f]
             if a in needed or b in needed:
                 continue
-            if by_literals(a):
+            if var[a] in true and (kinds[a] < BOX or var[b] not in true):
                 todo.append(a)
-            elif by_literals(b) or not true(a):
-                todo.append(b)
             else:
-                todo.append(a)
-        elif reflexive and (kind == BOX or (kind == DIA and true(fs.a[f]))):
-            todo.append(fs.a[f])
+                todo.append(b)
+        elif reflexive and (kind == BOX or (kind == DIA and var.get(a_of[f]) in true)):
+            todo.append(a_of[f])
     return needed
 
 
