@@ -2,9 +2,9 @@
 
 One incremental solver serves a whole search (`Abstraction`). Every formula is a
 variable (an atom and its negation are one, and so are a box and its dual diamond,
-`[]A` being `~<>~A`), with clauses saying what it needs at its own world: a part of a
-disjunction, both parts of a conjunction, in T a box's content. These hold at every
-world, so a world's set is decided by solving under the assumption that its members
+`[]A` being `~<>~A`), with clauses defining each conjunction and disjunction by its
+parts, and in T one saying that a box's content holds at the box's world. These hold
+at every world, so a world's set is decided by solving under the assumption that its members
 hold. A model names the formulas the world needs (read off from the set downwards,
 `_justified`); its diamonds' successors are decided as the tableau decides them (caches,
 then a search of their own). A successor that is unsatisfiable has a core, and the
@@ -46,10 +46,10 @@ def applies(logic: Logic) -> bool:
 
 
 class Abstraction:
-    """The search's propositional abstraction: a literal per formula and the clauses
-    saying what each formula needs at the world where it holds (one way only: a
-    formula's variable may be false although its parts make it true, so `_justified`
-    reads a model by what makes the formulas true), plus the modal clauses learnt."""
+    """The search's propositional abstraction: a literal per formula, the clauses
+    defining conjunctions and disjunctions (both ways, so that a model's variables are
+    the formulas' truth), in T a box's content at its world, and the modal clauses
+    learnt."""
 
     def __init__(self, fs: Formulas, reflexive: bool) -> None:
         self.fs = fs
@@ -150,22 +150,22 @@ def solve_world(
     abstraction: Abstraction,
     initial: frozenset[int],
     decide_each: DecideEach,
-    tick: Callable[[], None],
+    charge: Callable[[int], None],
 ) -> World | frozenset[int]:
     """A model of the world set `initial` (K, or T if the abstraction is reflexive), or
     the members of `initial` that no model with satisfiable successors can hold
     together (the tableau then proves them unsatisfiable)."""
     fs, solver, reflexive = abstraction.fs, abstraction.solver, abstraction.reflexive
-    known = abstraction.nvars
-    assumptions = [abstraction.literal(f) for f in initial]
-    _charge(tick, (abstraction.nvars - known) // 16 + 1)
+    known, var, literal = abstraction.nvars, abstraction.var, abstraction.literal
+    assumptions = [var.get(f) or literal(f) for f in initial]
+    charge((abstraction.nvars - known) // 16 + 1)
     while True:
         if not solver.solve(assumptions=assumptions):
             core = set(solver.get_core() or ())
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []
         needed = _justified(fs, abstraction.var, initial, model, reflexive)
-        _charge(tick, len(needed))
+        charge(len(needed))  # about one tableau node per formula
         boxes = [f for f in needed if fs.kind[f] == BOX]
         contents = frozenset(fs.a[f] for f in boxes)
         dias = [f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)]
@@ -175,13 +175,6 @@ def solve_world(
             continue
         atoms = tuple(sorted(fs.name[f] for f in needed if fs.kind[f] == ATOM))
         return World(atoms, learnt, frozenset(needed))
-
-
-def _charge(tick: Callable[[], None], work: int) -> None:
-    """Count `work` formulas handled as nodes (a tableau step handles about one), so
-    that the node budget and the deadline, checked every so many nodes, hold here too."""
-    for _ in range(work):
-        tick()
 
 
 def _successors(

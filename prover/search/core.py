@@ -58,10 +58,21 @@ class Shared:
     def tick(self) -> None:
         self.nodes += 1
         if self.nodes & 1023 == 0:
-            if self.node_budget is not None and self.nodes > self.node_budget:
-                raise Limit("nodes", f"node budget of {self.node_budget} exhausted")
-            if self.deadline is not None and time.monotonic() > self.deadline:
-                raise Limit("time", f"deadline reached after {self.nodes} nodes")
+            self.check_limits()
+
+    def charge(self, work: int) -> None:
+        """Count `work` nodes at once (what the CDCL solver handled), checking the limits
+        whenever `tick` would have."""
+        crossed = (self.nodes & 1023) + work >= 1024
+        self.nodes += work
+        if crossed:
+            self.check_limits()
+
+    def check_limits(self) -> None:
+        if self.node_budget is not None and self.nodes > self.node_budget:
+            raise Limit("nodes", f"node budget of {self.node_budget} exhausted")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise Limit("time", f"deadline reached after {self.nodes} nodes")
 
 
 class Branch:

@@ -310,7 +310,7 @@ class TreeBranch(Branch):
         shared = self.shared
         if shared.abstraction is None:
             shared.abstraction = cdcl.Abstraction(self.fs, self.logic.reflexive)
-        return cdcl.solve_world(shared.abstraction, initial, self.decide_each, self.tick)
+        return cdcl.solve_world(shared.abstraction, initial, self.decide_each, shared.charge)
 
     def expand(self, start: int | None = None) -> tuple[tuple[Any, ...], set[int]]:
         """The root world of a K or T search is first handed to the CDCL solver (its
