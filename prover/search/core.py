@@ -97,6 +97,7 @@ class Branch:
         self.or_ptr = 0
         self.units: list[tuple[int, int, int]] = []  # disjunctions with a refuted side
         self.unit_ptr = 0
+        self.follow: tuple[int, int, int] | None = None  # see `pick_or`
         self.dia_ptr = 0
         self.root = root
         self.worlds: list[int] = [root]
@@ -163,6 +164,7 @@ class Branch:
         self.unit_ptr = m[7]
         self.queue.clear()
         self.clash = None
+        self.follow = None
 
     def step(self, kind: int, premises: tuple[int, ...], produced: tuple[int, ...]) -> None:
         self.steps.append((kind, premises, produced))
@@ -271,7 +273,10 @@ class Branch:
 
     def pick_or(self) -> tuple[int, int, int] | None:
         """The next disjunction to split: one with a refuted side if any (that side
-        closes at once, so this is unit propagation), else the oldest open one."""
+        closes at once, so this is unit propagation), else the side just chosen if it is
+        a disjunction itself (`follow`: a nested disjunction is split as one clause of
+        many sides, the way LWB `ph` needs a pigeon placed in each hole in turn before
+        anything else is tried), else the oldest open one."""
         fs, ents_of = self.fs, self.ents
         units = self.units
         while self.unit_ptr < len(units):
@@ -280,6 +285,11 @@ class Branch:
             ents = ents_of[x]
             if fs.a[fid] not in ents and fs.b[fid] not in ents:
                 return x, fid, e
+        follow, self.follow = self.follow, None
+        if follow is not None and fs.kind[follow[1]] == OR:
+            ents = ents_of[follow[0]]
+            if fs.a[follow[1]] not in ents and fs.b[follow[1]] not in ents:
+                return follow
         ors = self.ors
         while self.or_ptr < len(ors):
             x, fid, e = ors[self.or_ptr]
@@ -321,12 +331,14 @@ class Branch:
         self.tick()
         left_e = self.fresh()
         self.add(x, self.fs.a[fid], left_e)
+        self.follow = (x, self.fs.a[fid], left_e)
         left_proof, left_deps = self.expand()
         self.undo(m)
         if left_e not in left_deps:
             return self.wrap(start, left_proof, left_deps)
         right_e = self.fresh()
         self.add(x, self.fs.b[fid], right_e)
+        self.follow = (x, self.fs.b[fid], right_e)
         right_proof, right_deps = self.expand()
         self.undo(m)
         if right_e not in right_deps:
