@@ -165,7 +165,7 @@ def solve_world(
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []
         needed = _justified(fs, abstraction.var, initial, model, reflexive)
-        charge(len(needed))  # about one tableau node per formula
+        charge(len(needed) // 4 + 1)  # a tableau node costs about four formulas here
         boxes = [f for f in needed if fs.kind[f] == BOX]
         contents = frozenset(fs.a[f] for f in boxes)
         dias = [f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)]
