@@ -141,7 +141,7 @@ def test_a_small_goal_is_decided_in_the_calling_thread_without_a_process(
 def test_a_goal_the_inline_budget_does_not_decide_goes_to_a_process(processes, monkeypatch) -> None:
     monkeypatch.setattr(tableau, "PROCESSES", processes)
     monkeypatch.setattr(tableau, "INLINE_MAX_NODES", 1000)  # tried in the thread first
-    goal = parse(pigeonhole(4))  # valid; needs a few thousand search nodes
+    goal = parse(pigeonhole(5))  # valid; needs a few thousand search nodes
     assert isinstance(tableau.search(goal, K), Proof)
     assert len(processes.pids()) == 1
     budget_spent = tableau.search(goal, K, node_budget=10)

@@ -7,9 +7,11 @@ confirm: the search imports nothing that judges), or stops at a time or node lim
 
 How the search works, and why:
   * A branch holds worlds (labels) with their formula sets. Rules run in a fixed
-    order: conjunctions, boxes and literals at once; then disjunctions (first one
-    whose side is already refuted, i.e. unit propagation); then diamonds; then
-    seriality. Each logic changes which worlds a box reaches, which frame steps
+    order: conjunctions, boxes and literals at once (an atom and its negation, or a
+    box and its dual diamond, close the branch: `search.complements`); then
+    disjunctions (first one whose side is already refuted, i.e. unit propagation,
+    then a chosen side that is a disjunction itself, then the oldest); then
+    diamonds; then seriality. Each logic changes which worlds a box reaches, which frame steps
     (Refl/Sym/Trans/Eucl) justify that, and when a diamond is already fulfilled.
   * K, T, D, S4 ("tree mode", `search.tree`, `search.s4`): nothing at a successor
     changes its predecessor, so each successor's set is decided by a branch of its
@@ -18,7 +20,9 @@ How the search works, and why:
     models (also for supersets). S4 passes boxes down as handles (entry + a relation
     built by Trans) and lets a diamond loop back to an ancestor with the same boxes
     that satisfies it; models with such loops are cached with what they need of the
-    worlds they loop to, and reused while that holds.
+    worlds they loop to, and reused while that holds. In K and T a world's set first
+    goes to a CDCL SAT solver with modal clause learning (`search.cdcl`), which finds
+    models fast; what it cannot satisfy, the tableau proves (from the solver's core).
   * B, S5, KD45 ("global mode", `search.global_`): boxes reach back (Sym, Eucl), so
     one branch holds all worlds; S5/KD45 worlds form one cluster, a diamond already
     witnessed in it needs no new world, and a B world's depth is bounded by the modal

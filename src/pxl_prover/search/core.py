@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pxl_prover.countermodel import Countermodel
 from pxl_prover.logics import Logic
+from pxl_prover.search import complements
 from pxl_prover.search.formulas import AND, ATOM, BOT, BOX, DIA, NATOM, OR, Formulas
 from pxl_prover.search.models import Loops, World
 from pxl_prover.search.proofs import P_BOT, P_CLOSE, P_OR, P_STEP, S_AND, S_BOX, S_REFL
@@ -57,10 +58,21 @@ class Shared:
     def tick(self) -> None:
         self.nodes += 1
         if self.nodes & 1023 == 0:
-            if self.node_budget is not None and self.nodes > self.node_budget:
-                raise Limit("nodes", f"node budget of {self.node_budget} exhausted")
-            if self.deadline is not None and time.monotonic() > self.deadline:
-                raise Limit("time", f"deadline reached after {self.nodes} nodes")
+            self.check_limits()
+
+    def charge(self, work: int) -> None:
+        """Count `work` nodes at once (what the CDCL solver handled), checking the limits
+        whenever `tick` would have."""
+        crossed = (self.nodes & 1023) + work >= 1024
+        self.nodes += work
+        if crossed:
+            self.check_limits()
+
+    def check_limits(self) -> None:
+        if self.node_budget is not None and self.nodes > self.node_budget:
+            raise Limit("nodes", f"node budget of {self.node_budget} exhausted")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise Limit("time", f"deadline reached after {self.nodes} nodes")
 
 
 class Branch:
@@ -85,6 +97,7 @@ class Branch:
         self.or_ptr = 0
         self.units: list[tuple[int, int, int]] = []  # disjunctions with a refuted side
         self.unit_ptr = 0
+        self.follow: tuple[int, int, int] | None = None  # see `pick_or`
         self.dia_ptr = 0
         self.root = root
         self.worlds: list[int] = [root]
@@ -151,6 +164,7 @@ class Branch:
         self.unit_ptr = m[7]
         self.queue.clear()
         self.clash = None
+        self.follow = None
 
     def step(self, kind: int, premises: tuple[int, ...], produced: tuple[int, ...]) -> None:
         self.steps.append((kind, premises, produced))
@@ -180,12 +194,30 @@ class Branch:
                 self.clash = ((P_BOT, eid), {eid})
         elif kind in (AND, BOX):
             self.queue.append((x, fid, eid))
+            if kind == BOX:
+                self.modal_complement(x, fid, eid)
         elif kind == OR:
             self.ors.append((x, fid, eid))
             if self.contradicted(x, fs.a[fid]) or self.contradicted(x, fs.b[fid]):
                 self.units.append((x, fid, eid))
         elif kind == DIA:
             self.dias.append((x, fid, eid))
+            self.modal_complement(x, fid, eid)
+
+    def modal_complement(self, x: int, fid: int, eid: int) -> None:
+        """A box or diamond meets its dual at `x` (`search.complements`): the branch
+        closes, and a disjunction with the dual as a side becomes a unit."""
+        fs, ents = self.fs, self.ents[x]
+        comp = fs.comp[fid]
+        if comp < 0:
+            return
+        other = ents.get(comp, -1)
+        if other >= 0 and self.clash is None:
+            proof = complements.closure(fs, fid, eid, comp, other, self.fresh)
+            self.clash = (proof, {eid, other})
+        for disjunction in fs.in_or.get(comp, ()):
+            if disjunction in ents:
+                self.units.append((x, disjunction, ents[disjunction]))
 
     def propagate(self) -> None:
         """Apply conjunction and box rules until none applies or the branch clashes."""
@@ -237,11 +269,14 @@ class Branch:
         kind = self.fs.kind[fid]
         if kind == BOT:
             return True
-        return kind in (ATOM, NATOM) and self.fs.comp[fid] in self.ents[x]
+        return kind in (ATOM, NATOM, BOX, DIA) and self.fs.comp[fid] in self.ents[x]
 
     def pick_or(self) -> tuple[int, int, int] | None:
         """The next disjunction to split: one with a refuted side if any (that side
-        closes at once, so this is unit propagation), else the oldest open one."""
+        closes at once, so this is unit propagation), else the side just chosen if it is
+        a disjunction itself (`follow`: a nested disjunction is split as one clause of
+        many sides, the way LWB `ph` needs a pigeon placed in each hole in turn before
+        anything else is tried), else the oldest open one."""
         fs, ents_of = self.fs, self.ents
         units = self.units
         while self.unit_ptr < len(units):
@@ -250,6 +285,11 @@ class Branch:
             ents = ents_of[x]
             if fs.a[fid] not in ents and fs.b[fid] not in ents:
                 return x, fid, e
+        follow, self.follow = self.follow, None
+        if follow is not None and fs.kind[follow[1]] == OR:
+            ents = ents_of[follow[0]]
+            if fs.a[follow[1]] not in ents and fs.b[follow[1]] not in ents:
+                return follow
         ors = self.ors
         while self.or_ptr < len(ors):
             x, fid, e = ors[self.or_ptr]
@@ -291,12 +331,14 @@ class Branch:
         self.tick()
         left_e = self.fresh()
         self.add(x, self.fs.a[fid], left_e)
+        self.follow = (x, self.fs.a[fid], left_e)
         left_proof, left_deps = self.expand()
         self.undo(m)
         if left_e not in left_deps:
             return self.wrap(start, left_proof, left_deps)
         right_e = self.fresh()
         self.add(x, self.fs.b[fid], right_e)
+        self.follow = (x, self.fs.b[fid], right_e)
         right_proof, right_deps = self.expand()
         self.undo(m)
         if right_e not in right_deps:

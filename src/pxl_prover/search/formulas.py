@@ -8,6 +8,7 @@ from typing import Any
 from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Not, Or, Top
 
 ATOM, NATOM, TOP, BOT, AND, OR, BOX, DIA = range(8)
+_DUAL = {ATOM: NATOM, NATOM: ATOM, TOP: BOT, BOT: TOP, AND: OR, OR: AND, BOX: DIA, DIA: BOX}
 
 
 class Formulas:
@@ -18,8 +19,9 @@ class Formulas:
         self.a: list[int] = []
         self.b: list[int] = []
         self.name: list[str] = []
-        self.comp: list[int] = []  # literal -> id of its complement (-1 if absent)
-        self.in_or: dict[int, list[int]] = {}  # literal -> disjunctions it is a disjunct of
+        self.comp: list[int] = []  # formula -> id of its NNF negation (-1 if not interned)
+        # literal, box or diamond -> disjunctions it is a disjunct of
+        self.in_or: dict[int, list[int]] = {}
         self._table: dict[tuple[Any, ...], int] = {}
 
     def _make(self, key: tuple[Any, ...]) -> int:
@@ -33,15 +35,28 @@ class Formulas:
             self.b.append(b)
             self.name.append(name)
             self.comp.append(-1)
-            if kind in (ATOM, NATOM):
-                other = self._table.get((NATOM if kind == ATOM else ATOM, -1, -1, name))
-                if other is not None:
-                    self.comp[fid], self.comp[other] = other, fid
-            elif kind == OR:
+            other = self._table.get(self._dual(key))
+            if other is not None:
+                self.comp[fid], self.comp[other] = other, fid
+            if kind == OR:
                 for side in (a, b):
-                    if self.kind[side] in (ATOM, NATOM):
+                    if self.kind[side] in (ATOM, NATOM, BOX, DIA):
                         self.in_or.setdefault(side, []).append(fid)
         return fid
+
+    def _dual(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The key of the NNF negation of `key`'s formula (its parts' complements are
+        interned before it if at all, since interning is bottom-up)."""
+        kind, a, b, name = key
+        if kind in (ATOM, NATOM, TOP, BOT):
+            return (_DUAL[kind], -1, -1, name)
+        ca = self.comp[a]
+        if ca < 0:
+            return ()
+        if kind in (BOX, DIA):
+            return (_DUAL[kind], ca, -1, "")
+        cb = self.comp[b]
+        return (_DUAL[kind], ca, cb, "") if cb >= 0 else ()
 
     def intern(self, root: Formula) -> int:
         done: dict[int, int] = {}

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from pxl_prover.logics import Logic
+from pxl_prover.search import cdcl
 from pxl_prover.search.core import Branch, Open, Shared
 from pxl_prover.search.formulas import ATOM, Formulas
 from pxl_prover.search.models import Found, World
-from pxl_prover.search.proofs import P_ALIAS, S_BOX, S_DIA, S_SERIAL
+from pxl_prover.search.proofs import P_ALIAS, ROOT_LABEL, S_BOX, S_DIA, S_SERIAL
 
 
 class Budget(Exception):
@@ -53,6 +54,7 @@ class TreeShared(Shared):
         self.unsat_index: dict[int, list[Core]] = {}
         self.sat: dict[Core, Found] = {}
         self.sat_index: dict[int, list[Core]] = {}
+        self.abstraction: cdcl.Abstraction | None = None  # K and T: the CDCL solver's
 
     def satisfied_by(self, initial: frozenset[int], hint: int | None = None) -> Found | None:
         """A cached model of a superset of `initial`: it satisfies `initial` too. Only
@@ -190,25 +192,76 @@ class TreeBranch(Branch):
         self.models.append(found)
         self.trail.append(self.models)
 
+    def decide(self, key: frozenset[int], hint: int | None) -> Found | Core:
+        """A successor set's verdict: a cached model (`cached_model`: also of a superset;
+        `hint` is a member few sets share), a cached core, else a branch of its own, whose
+        model is cached (one that loops back to ancestors, S4, by `remember_looping`)."""
+        shared = self.shared
+        found = self.cached_model(key, hint)
+        if found is not None:
+            return found
+        core = shared.cached_core(key)
+        if core is not None:
+            return core
+        outcome = self.solve_alone(key)
+        if isinstance(outcome, frozenset):
+            return outcome
+        if outcome[1]:
+            return self.remember_looping(key, outcome)
+        return shared.remember_model(key, outcome[0])
+
+    def decide_each(
+        self, keys: list[tuple[frozenset[int], int | None]]
+    ) -> list[Found] | tuple[int, Core]:
+        """Decide successor sets (with their hints) until one is unsatisfiable (its
+        index and core) or all are satisfiable (their models, in order). The second and
+        later ones are first probed (if the family `probes`), each allowed to decide
+        only a few successor sets, so that one that closes quickly is not found only
+        after the first one's large model is built (LWB `branch`: the refuted diamond
+        comes last); the rest are then decided in full, in order. Inside a probe, worlds
+        do not probe again, so that a probe's cost does not compound with the depth;
+        what a probe completes (models, cores) stays in the caches."""
+        shared = self.shared
+        found: dict[int, Found] = {}
+        order = range(len(keys))
+        if len(keys) > 1 and shared.cap == _NO_CAP and self.probes:
+            left = [0]
+            for i in range(1, len(keys)):
+                cap = shared.cap = shared.successors + _PROBE
+                try:
+                    outcome = self.decide(*keys[i])
+                except Budget as over:
+                    if over.cap != cap:
+                        raise
+                    left.append(i)
+                    continue
+                finally:
+                    shared.cap = _NO_CAP
+                if isinstance(outcome, frozenset):
+                    return i, outcome
+                found[i] = outcome
+            order = left
+        for i in order:
+            outcome = self.decide(*keys[i])
+            if isinstance(outcome, frozenset):
+                return i, outcome
+            found[i] = outcome
+        return [found[i] for i in range(len(keys))]
+
     def solve_child(self, kind: int, e: int, content: int) -> bool:
         """Decide a successor's set on its own; record its model, or close this branch
         with its (possibly cached) unsatisfiable core (True)."""
-        shared, x = self.shared, self.root
-        initial = key = self.inherited() | {content} if kind == S_DIA else self.inherited()
-        found = self.cached_model(key, content if kind == S_DIA else None)
-        core = None if found is not None else shared.cached_core(initial)
-        if found is None and core is None:
-            outcome = self.solve_alone(initial)
-            if isinstance(outcome, frozenset):
-                core = outcome
-            elif outcome[1]:
-                found = self.remember_looping(key, outcome)
-            else:
-                found = shared.remember_model(key, outcome[0])
-        if found is not None:
-            self.record(found)
-            return False
-        assert core is not None
+        key = self.inherited() | {content} if kind == S_DIA else self.inherited()
+        found = self.decide(key, content if kind == S_DIA else None)
+        if isinstance(found, frozenset):
+            self.close_by_child(kind, e, content, found)
+            return True
+        self.record(found)
+        return False
+
+    def close_by_child(self, kind: int, e: int, content: int, core: Core) -> None:
+        """Close this branch: the successor of diamond `e` (or of seriality) has the
+        unsatisfiable core `core`, whose cached proof is reused there."""
         y, r = self.fresh(), self.fresh()
         entries: dict[int, int] = {}
         handles: Handles = {}
@@ -216,18 +269,24 @@ class TreeBranch(Branch):
             entries[content] = self.fresh()
             self.step(S_DIA, (e,), (y, r, entries[content]))
         else:
-            self.step(S_SERIAL, (x,), (y, r))
+            self.step(S_SERIAL, (self.root,), (y, r))
         self.bind_boxes(core, r, entries, handles)
         self.reuse(core, entries, handles, y)
-        return True
 
     def solve_alone(self, initial: frozenset[int]) -> Found | Core:
         """Decide a successor's set by a branch of its own: its model and the ancestors'
-        worlds it loops back to, or its unsatisfiable core (now cached with its proof)."""
+        worlds it loops back to, or its unsatisfiable core (now cached with its proof).
+        In K and T the CDCL solver tries first; if it finds no model, the branch starts
+        with only the members its refutation used."""
         shared = self.shared
         shared.successors += 1
         if shared.successors > shared.cap:
             raise Budget(shared.cap)
+        if cdcl.applies(self.logic):
+            found = self.by_cdcl(initial)
+            if isinstance(found, World):
+                return found, frozenset()
+            initial = found
         label = shared.fresh()
         entries = {fid: shared.fresh() for fid in initial if fid >= 0}
         handles = {-1 - k: (shared.fresh(), shared.fresh()) for k in initial if k < 0}
@@ -253,6 +312,24 @@ class TreeBranch(Branch):
 
     # -- the saturation loop -----------------------------------------------------------
 
+    def by_cdcl(self, initial: frozenset[int]) -> World | frozenset[int]:
+        """The CDCL solver's verdict on a K or T world set (`search.cdcl`): a model, or
+        the members that cannot hold together."""
+        shared = self.shared
+        if shared.abstraction is None:
+            shared.abstraction = cdcl.Abstraction(self.fs, self.logic.reflexive)
+        return cdcl.solve_world(shared.abstraction, initial, self.decide_each, shared.charge)
+
+    def expand(self, start: int | None = None) -> tuple[tuple[Any, ...], set[int]]:
+        """The root world of a K or T search is first handed to the CDCL solver (its
+        successors are, in `solve_alone`): it finds satisfiable sets' models fast; the
+        tableau decides the rest, and is the only way to a proof."""
+        if start == 0 and self.root == ROOT_LABEL and cdcl.applies(self.logic):
+            found = self.by_cdcl(frozenset(self.ents[self.root]))
+            if isinstance(found, World):
+                raise Open(found, frozenset())
+        return super().expand(start)
+
     def next_diamond(self) -> bool:
         if self.dia_ptr < len(self.dias):
             pending: list[tuple[int, int]] = []
@@ -274,32 +351,16 @@ class TreeBranch(Branch):
         return False
 
     def try_children(self, pending: list[tuple[int, int]]) -> None:
-        """Decide the successors of this world's diamonds until one is unsatisfiable
-        (which closes the world) or all are satisfiable. The second and later ones are
-        first probed (if the family `probes`), each allowed to decide only a few
-        successor sets, so that one that closes quickly is not found only after the
-        first one's large model is built (LWB `branch`: the refuted diamond comes last);
-        the rest are then solved in full, in order. Inside a probe, worlds do not probe
-        again, so that a probe's cost does not compound with the depth; what a probe
-        completes (models, cores) stays in the caches."""
-        shared = self.shared
-        if len(pending) > 1 and shared.cap == _NO_CAP and self.probes:
-            left: list[tuple[int, int]] = [pending[0]]
-            for e, content in pending[1:]:
-                cap = shared.cap = shared.successors + _PROBE
-                try:
-                    if self.solve_child(S_DIA, e, content):
-                        return
-                except Budget as over:
-                    if over.cap != cap:
-                        raise
-                    left.append((e, content))
-                finally:
-                    shared.cap = _NO_CAP
-            pending = left
-        for e, content in pending:
-            if self.solve_child(S_DIA, e, content):
-                return
+        """Decide the successors of this world's diamonds (`decide_each`) until one is
+        unsatisfiable, which closes the world, or all are satisfiable."""
+        inherited = self.inherited()
+        outcome = self.decide_each([(inherited | {content}, content) for _, content in pending])
+        if isinstance(outcome, tuple):
+            i, core = outcome
+            self.close_by_child(S_DIA, pending[i][0], pending[i][1], core)
+            return
+        for found in outcome:
+            self.record(found)
 
     def saturated(self) -> Open:
         fs, me = self.fs, self.me

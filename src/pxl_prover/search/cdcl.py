@@ -1,0 +1,200 @@
+"""Satisfiable worlds found by a CDCL SAT solver, with modal clause learning (K and T).
+
+One incremental solver serves a whole search (`Abstraction`). Every formula is a
+variable (an atom and its negation are one, and so are a box and its dual diamond,
+`[]A` being `~<>~A`), with clauses defining each conjunction and disjunction by its
+parts, and in T one saying that a box's content holds at the box's world. These hold
+at every world, so a world's set is decided by solving under the assumption that its members
+hold. A model names the formulas the world needs (read off from the set downwards,
+`_justified`); its diamonds' successors are decided as the tableau decides them (caches,
+then a search of their own). A successor that is unsatisfiable has a core, and the
+clause "not this diamond together with the boxes the core used" (in T: "or the content
+holds here", the world being its own witness) holds at every world: it is learnt for
+the rest of the search, and the solver asked again. The world is satisfiable when every
+needed successor is. When the solver runs out of models, the members its refutation
+used (the solver's core of the assumptions) are returned, and the tableau proves that
+smaller set unsatisfiable, the only way to a proof: the successors' cores and proofs it
+needs are by then in the caches.
+
+Nothing here is trusted: a model found this way is a countermodel that the engine has the
+independent evaluator confirm, like every other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pysat.solvers import Solver
+
+from pxl_prover.logics import Logic
+from pxl_prover.search.formulas import AND, ATOM, BOT, BOX, DIA, NATOM, OR, TOP, Formulas
+from pxl_prover.search.models import Found, World
+
+# decides successor sets (each with a member few sets share) until one is unsatisfiable:
+# all their models, or that one's index and unsatisfiable core (a subset of its set)
+DecideEach = Callable[
+    [list[tuple[frozenset[int], int | None]]],
+    list[Found] | tuple[int, frozenset[int]],
+]
+
+SOLVER = "m22"
+
+
+def applies(logic: Logic) -> bool:
+    """K and T: a world's set alone decides it (no inherited boxes, as in S4) and every
+    world needs successors for its diamonds only (no seriality, as in D)."""
+    return not logic.transitive and (logic.reflexive or not logic.serial)
+
+
+class Abstraction:
+    """The search's propositional abstraction: a literal per formula, the clauses
+    defining conjunctions and disjunctions (both ways, so that a model's variables are
+    the formulas' truth), in T a box's content at its world, and the modal clauses
+    learnt."""
+
+    def __init__(self, fs: Formulas, reflexive: bool) -> None:
+        self.fs = fs
+        self.reflexive = reflexive
+        self.var: dict[int, int] = {}  # formula -> literal
+        self.atoms: dict[str, int] = {}
+        self.nvars = 0
+        self.solver = Solver(name=SOLVER)
+
+    def _new(self) -> int:
+        self.nvars += 1
+        return self.nvars
+
+    def literal(self, fid: int) -> int:
+        """The formula's literal, giving it and the formulas below it at this world (in T
+        also below boxes and diamonds, whose contents may hold here) their literals and
+        clauses on first sight."""
+        var, fs = self.var, self.fs
+        if fid in var:
+            return var[fid]
+        below: list[int] = []
+        todo = [fid]
+        while todo:
+            f = todo.pop()
+            if f in var:
+                continue
+            kind = fs.kind[f]
+            if kind in (ATOM, NATOM):
+                v = self.atoms.get(fs.name[f])
+                if v is None:
+                    v = self.atoms[fs.name[f]] = self._new()
+                var[f] = v if kind == ATOM else -v
+                continue
+            comp = fs.comp[f]
+            if kind in (BOX, DIA, TOP, BOT) and comp in var:
+                var[f] = -var[comp]
+            else:
+                var[f] = self._new()
+                if kind in (TOP, BOT):
+                    self.solver.add_clause([var[f] if kind == TOP else -var[f]])
+            if kind in (AND, OR):
+                below.append(f)
+                todo += (fs.a[f], fs.b[f])
+            elif self.reflexive and kind in (BOX, DIA):
+                below.append(f)
+                todo.append(fs.a[f])
+        add = self.solver.add_clause
+        for f in below:
+            v, kind, a = var[f], fs.kind[f], var[fs.a[f]]
+            if kind == OR:
+                b = var[fs.b[f]]
+                add([-v, a, b])
+                add([v, -a])
+                add([v, -b])
+            elif kind == AND:
+                b = var[fs.b[f]]
+                add([-v, a])
+                add([-v, b])
+                add([v, -a, -b])
+            elif kind == BOX:  # reflexive: the content holds here too
+                add([-v, a])
+        return var[fid]
+
+
+def _justified(
+    fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
+) -> set[int]:
+    """The formulas the world needs under `model` (the solver's, indexed by variable):
+    the set, and downwards the parts that make each needed formula true. A disjunction
+    takes a side already needed, else a true one, a box or diamond only if the other
+    side is false: so that few boxes and diamonds are needed."""
+    true = set(model)
+    kinds, a_of, b_of = fs.kind, fs.a, fs.b
+    needed: set[int] = set()
+    todo = list(initial)
+    while todo:
+        f = todo.pop()
+        if f in needed:
+            continue
+        needed.add(f)
+        kind = kinds[f]
+        if kind == AND:
+            todo += (a_of[f], b_of[f])
+        elif kind == OR:
+            a, b = a_of[f], b_of[f]
+            if a in needed or b in needed:
+                continue
+            if var[a] in true and (kinds[a] < BOX or var[b] not in true):
+                todo.append(a)
+            else:
+                todo.append(b)
+        elif reflexive and (kind == BOX or (kind == DIA and var.get(a_of[f]) in true)):
+            todo.append(a_of[f])
+    return needed
+
+
+def solve_world(
+    abstraction: Abstraction,
+    initial: frozenset[int],
+    decide_each: DecideEach,
+    charge: Callable[[int], None],
+) -> World | frozenset[int]:
+    """A model of the world set `initial` (K, or T if the abstraction is reflexive), or
+    the members of `initial` that no model with satisfiable successors can hold
+    together (the tableau then proves them unsatisfiable)."""
+    fs, solver, reflexive = abstraction.fs, abstraction.solver, abstraction.reflexive
+    known, var, literal = abstraction.nvars, abstraction.var, abstraction.literal
+    assumptions = [var.get(f) or literal(f) for f in initial]
+    charge((abstraction.nvars - known) // 16 + 1)
+    while True:
+        if not solver.solve(assumptions=assumptions):
+            core = set(solver.get_core() or ())
+            return frozenset(f for f in initial if abstraction.var[f] in core)
+        model = solver.get_model() or []
+        needed = _justified(fs, abstraction.var, initial, model, reflexive)
+        charge(len(needed) // 4 + 1)  # a tableau node costs about four formulas here
+        boxes = [f for f in needed if fs.kind[f] == BOX]
+        contents = frozenset(fs.a[f] for f in boxes)
+        dias = [f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)]
+        learnt = _successors(abstraction, boxes, contents, dias, decide_each)
+        if isinstance(learnt, tuple):
+            solver.add_clause(learnt)
+            continue
+        atoms = tuple(sorted(fs.name[f] for f in needed if fs.kind[f] == ATOM))
+        return World(atoms, learnt, frozenset(needed))
+
+
+def _successors(
+    abstraction: Abstraction,
+    boxes: list[int],
+    contents: frozenset[int],
+    dias: list[int],
+    decide_each: DecideEach,
+) -> list[World] | tuple[int, ...]:
+    """The models of the diamonds' successors, or a clause to learn when one of them is
+    unsatisfiable: not that diamond with the boxes its core used (in T: or its content
+    here, which would make the world its own witness)."""
+    fs = abstraction.fs
+    outcome = decide_each([(contents | {fs.a[d]}, fs.a[d]) for d in dias])
+    if isinstance(outcome, list):
+        return [model for model, _ in outcome]
+    i, core = outcome
+    var, d = abstraction.var, dias[i]
+    clause = [-var[d]] + [-var[b] for b in boxes if fs.a[b] in core]
+    if abstraction.reflexive:
+        clause.append(abstraction.literal(fs.a[d]))
+    return tuple(clause)
