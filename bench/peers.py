@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Not, Or, Top
+from pxl_prover.formula import And, Atom, Bot, Box, Dia, Formula, Not, Or, Top, children, spell
 from pxl_prover.nnf import nneg
 from pxl_prover.syntax import parse
 
@@ -66,20 +66,9 @@ def _shared(root: Formula) -> tuple[dict[int, str], dict[int, str]]:
         if isinstance(node, Atom):
             atoms[id(node)] = names.setdefault(node.name, f"a{len(names)}")
         stack.append((node, True))
-        stack.extend((child, False) for child in _children(node))
+        stack.extend((child, False) for child in children(node))
     shared = [key for key in order if parents[key] > 1 and key not in atoms]
     return atoms, {key: f"d{n}" for n, key in enumerate(shared)}
-
-
-def _children(node: Formula) -> tuple[Formula, ...]:
-    match node:
-        case And(left, right) | Or(left, right):
-            return (left, right)
-        case Box(arg) | Dia(arg):
-            return (arg,)
-        case Not(arg):
-            return (arg,)
-    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +83,9 @@ class _Syntax:
     sep: str
 
 
-def _write(root: Formula, syntax: _Syntax) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """The concept for `root` as text pieces, and the definitions of the shared nodes
-    it refers to, each as (name, pieces)."""
+def _write(root: Formula, syntax: _Syntax) -> tuple[str, list[tuple[str, str]]]:
+    """The concept for `root` as text, and the definitions of the shared nodes it refers
+    to, each as (name, text)."""
     atoms, defined = _shared(root)
     by_id: dict[int, Formula] = {}
     stack = [root]
@@ -104,33 +93,27 @@ def _write(root: Formula, syntax: _Syntax) -> tuple[list[str], list[tuple[str, l
         node = stack.pop()
         if id(node) not in by_id:
             by_id[id(node)] = node
-            stack.extend(_children(node))
+            stack.extend(children(node))
 
-    def pieces(top: Formula) -> list[str]:
-        out: list[str] = []
-        todo: list[Formula | str] = [top]
-        while todo:
-            item = todo.pop()
-            if isinstance(item, str):
-                out.append(item)
-            elif id(item) in atoms:
-                out.append(syntax.name(atoms[id(item)]))
-            elif item is not top and id(item) in defined:
-                out.append(syntax.name(defined[id(item)]))
-            elif isinstance(item, Top):
-                out.append(syntax.top)
-            elif isinstance(item, Bot):
-                out.append(syntax.bottom)
-            else:
-                kind = type(item)
-                out.append(syntax.open_[kind])
-                todo.append(syntax.close[kind])
-                for child in reversed(_children(item)):
-                    todo.append(child)
-        return out
+    def text(top: Formula) -> str:
+        def pieces(item: Formula) -> list[Formula | str]:
+            if id(item) in atoms:
+                return [syntax.name(atoms[id(item)])]
+            if item is not top and id(item) in defined:
+                return [syntax.name(defined[id(item)])]
+            if isinstance(item, Top):
+                return [syntax.top]
+            if isinstance(item, Bot):
+                return [syntax.bottom]
+            out: list[Formula | str] = [syntax.open_[type(item)]]
+            for child in children(item):
+                out += [syntax.sep, child]
+            return [*out, syntax.sep, syntax.close[type(item)]]
 
-    definitions = [(name, pieces(by_id[key])) for key, name in defined.items()]
-    return pieces(root), definitions
+        return spell(top, pieces)
+
+    definitions = [(name, text(by_id[key])) for key, name in defined.items()]
+    return text(root), definitions
 
 
 def _owl_name(name: str) -> str:
@@ -189,10 +172,8 @@ def owl_xml(goal: str, logic: str) -> str:
     for prop in FRAME[logic]:
         tag = prop.capitalize() + "ObjectProperty"
         lines.append(f"<{tag}>{_ROLE}</{tag}>")
-    for name, pieces in [(GOAL, body), *definitions]:
-        lines.append(
-            f"<EquivalentClasses>{_owl_name(name)}{_OWL_XML.sep.join(pieces)}</EquivalentClasses>"
-        )
+    for name, text in [(GOAL, body), *definitions]:
+        lines.append(f"<EquivalentClasses>{_owl_name(name)}{text}</EquivalentClasses>")
     lines.append("</Ontology>")
     return "\n".join(lines) + "\n"
 
@@ -205,8 +186,8 @@ def fact_lisp(goal: str, logic: str) -> str:
     lines = ["(defprimrole r)"]
     lines += [f"({prop} r)" for prop in FRAME[logic]]
     lines += [f"(defprimconcept {name})" for name in sorted(set(atoms.values()))]
-    for name, pieces in [*definitions, (GOAL, body)]:
-        lines.append(f"(equal_c {name} {_LISP.sep.join(pieces)})")
+    for name, text in [*definitions, (GOAL, body)]:
+        lines.append(f"(equal_c {name} {text})")
     return "\n".join(lines) + "\n"
 
 
