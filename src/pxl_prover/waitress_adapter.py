@@ -10,6 +10,15 @@ app gives for every other mistake.
 Waitress runs every request on one pool of threads, first come first served, so a probe
 that arrives behind a burst waits for the burst. `GET /health` and `GET /ready` go to
 threads of their own instead: Kubernetes' probes never wait behind proofs.
+
+Waitress's main loop asks each connection whether it has output to send; while a request
+runs, its worker thread sends what it writes itself (and the loop cannot take the output
+lock the worker holds), so a loop woken by the socket being writable only spins: measured
+under 8 clients of uncached proofs, about 20 empty `select` calls per request, each taking
+the GIL from the worker it waits for. A connection with a request in progress is therefore
+not polled for writing unless its output is past the high-water mark (the worker then waits
+for the loop to drain it); after the request the worker wakes the loop, which sends what is
+left, as before.
 """
 
 from __future__ import annotations
@@ -50,6 +59,21 @@ class _DrainingParser(HTTPRequestParser):
         return consumed
 
 
+class _Channel(HTTPChannel):
+    """A waitress connection that the main loop does not poll for writing while a worker
+    thread is serving it (see the module docstring)."""
+
+    def writable(self) -> bool:
+        if (
+            self.requests
+            and not self.will_close
+            and not self.close_when_flushed
+            and self.total_outbufs_len <= self.adj.outbuf_high_watermark
+        ):
+            return False
+        return bool(super().writable())
+
+
 class _JsonErrorTask(ErrorTask):
     def execute(self) -> None:
         error = self.request.error
@@ -71,7 +95,7 @@ def json_errors(server: Any, max_body_bytes: int) -> None:
     read off refused bodies; bodies over `max_body_bytes` are refused with a 413."""
     channel = type(
         "PxlChannel",
-        (HTTPChannel,),
+        (_Channel,),
         {
             "parser_class": _DrainingParser,
             "error_task_class": _JsonErrorTask,
