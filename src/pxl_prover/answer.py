@@ -3,6 +3,8 @@ its verdict was reached (docs/http-api.md)."""
 
 from __future__ import annotations
 
+import random
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +19,16 @@ PROOF_METHOD = {
 }
 
 Verdict = Literal["proved", "refuted", "unknown"]
+
+# Answer ids name a request, they guard nothing: drawn from a generator seeded once from
+# the system's entropy, not from `uuid.uuid4`'s `os.urandom` per id, a system call that
+# releases the GIL (under load each release is a thread switch).
+_IDS = random.Random()
+
+
+def new_id() -> str:
+    """A fresh random (version 4) UUID for an answer."""
+    return str(uuid.UUID(int=_IDS.getrandbits(128), version=4))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from . import certificate, tableau
-from .answer import PROOF_METHOD, Answer, Verdict
+from .answer import PROOF_METHOD, Answer, Verdict, new_id
 from .check import evaluator
 from .check.gate import THEOREM
 from .config import TIMEOUT_CEILING_MS
@@ -70,7 +69,7 @@ class _Draft:
     normalized: str
     kernel_hash: str
     timings: dict[str, float] | None = None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_id)
 
     def verdict(self, verdict: Verdict, proof_method: str | None = None, **payload: Any) -> Answer:
         timings = MappingProxyType(dict(self.timings)) if self.timings is not None else None

@@ -84,9 +84,12 @@ class ServiceMetrics:
             ["queue"],
             registry=self.registry,
         )
-        for queue in ("admission", "session"):  # the series exist (at 0) before any wait
-            self.queue_wait.labels(queue)
-            self.queue_waiting.labels(queue)
+        # The series exist (at 0) before any wait; their children are looked up once here,
+        # not per request (`labels` takes a lock).
+        self._queues = {
+            queue: (self.queue_waiting.labels(queue), self.queue_wait.labels(queue))
+            for queue in ("admission", "session")
+        }
         self.registry.register(_SummaryCollector(self))
 
     # --- updates ------------------------------------------------------------------------
@@ -122,14 +125,14 @@ class ServiceMetrics:
     def queue_timer(self, queue: str) -> Iterator[None]:
         """Count the caller as waiting in `queue` and record the wait, however it ends
         (a wait that times out is a wait too)."""
-        waiting = self.queue_waiting.labels(queue)
+        waiting, waits = self._queues[queue]
         waiting.inc()
         started = time.perf_counter()
         try:
             yield
         finally:
             waiting.dec()
-            self.queue_wait.labels(queue).observe(time.perf_counter() - started)
+            waits.observe(time.perf_counter() - started)
 
     def observe_session_restart(self, reason: str) -> None:
         with self._lock:

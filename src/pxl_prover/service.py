@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 from pxl_prover import kernel, syntax, tableau
 from pxl_prover.admission import Admission
-from pxl_prover.answer import Answer
+from pxl_prover.answer import Answer, new_id
 from pxl_prover.cache import ProofCache
 from pxl_prover.config import ServerConfig
 from pxl_prover.logics import Logic, get_logic
@@ -223,7 +222,7 @@ class ProverService:
         if answer.cache_hit is None:
             latency_ms = round((time.perf_counter() - started) * 1000, 3)
             answer = replace(answer, latency_ms=latency_ms, cache_hit=True)
-        served = replace(answer, id=str(uuid.uuid4())).to_json()
+        served = replace(answer, id=new_id()).to_json()
         self.metrics.observe_answer(served)
         return served
 
