@@ -31,6 +31,12 @@ from pxl_prover.search.proofs import S_TRANS
 from pxl_prover.search.tree import Core, Handles, TreeBranch, TreeShared, handle_key
 
 _LOOPING_KEPT = 8  # looping models kept per set
+_LOCAL_PROBE = 512  # search nodes a sibling's local probe may take (see `S4Branch.decide_each`)
+
+
+class Undecided(Exception):
+    """A local probe neither closed its world within its nodes nor can it close it without
+    deciding successors (see `S4Branch.decide_each`)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -58,6 +64,7 @@ class S4Shared(TreeShared):
     ) -> None:
         super().__init__(fs, logic, deadline, node_budget)
         self.looping: dict[Core, list[tuple[Found, tuple[Dependency, ...]]]] = {}
+        self.local_until: int | None = None  # the node count a running local probe stops at
 
 
 class S4Branch(TreeBranch):
@@ -98,15 +105,17 @@ class S4Branch(TreeBranch):
     def bind_boxes(self, core: Core, r: int, entries: dict[int, int], handles: Handles) -> None:
         """Give the successor reached by relation `r` the handles `core` closes on: the
         box's entry, with `r` itself for a box of this world, or else the relation that
-        brought the box here composed with `r` by Trans."""
+        brought the box here composed with `r` by Trans, once for all the boxes that
+        relation brought (LWB s4_md_p: half of a proof's rules were Trans steps, one
+        per box and world)."""
+        composed: dict[int, int] = {-1: r}
         for fid, eb, rb in self.boxes[self.root]:
             if handle_key(fid) in core:
-                if rb < 0:
-                    handles[fid] = (eb, r)
-                else:
-                    r2 = self.fresh()
+                r2 = composed.get(rb, -1)
+                if r2 < 0:
+                    r2 = composed[rb] = self.fresh()
                     self.step(S_TRANS, (rb, r), (r2,))
-                    handles[fid] = (eb, r2)
+                handles[fid] = (eb, r2)
 
     def loop_target(self, content: int) -> TreeBranch | None:
         """This world if it satisfies a diamond with this content, else the nearest
@@ -214,5 +223,48 @@ class S4Branch(TreeBranch):
         self.me.loops = found.external
         return found
 
+    def decide_each(
+        self, keys: list[tuple[frozenset[int], int | None]]
+    ) -> list[Found] | tuple[int, Core]:
+        """Before deciding the successors in order, probe the second and later ones
+        locally: each world alone, its own successors not decided, within a few hundred
+        nodes. One that closes that way is unsatisfiable (its proof is a whole one, now
+        cached), and closes this world at once, before the first one's model is built
+        (LWB `branch_p`: the refuted diamond comes last). A local probe decides no
+        successor, so unlike the probes of K and T it loses no model that loops back
+        into it."""
+        shared = self.shared
+        for i in range(1, len(keys)):
+            key = keys[i][0]
+            if shared.sat.get(key) is not None or shared.cached_core(key) is not None:
+                continue
+            shared.local_until = shared.nodes + _LOCAL_PROBE
+            try:
+                outcome = self.solve_alone(key)
+            except Undecided:
+                continue
+            finally:
+                shared.local_until = None
+            assert isinstance(outcome, frozenset)  # a local probe never finds a model
+            return i, outcome
+        return super().decide_each(keys)
+
     def successor(self, label: int, entries: dict[int, int], handles: Handles) -> S4Branch:
-        return S4Branch(self.shared, label, entries, handles, (*self.history, self))
+        history = (*self.history, self)
+        if self.shared.local_until is not None:
+            return LocalBranch(self.shared, label, entries, handles, history)
+        return S4Branch(self.shared, label, entries, handles, history)
+
+
+class LocalBranch(S4Branch):
+    """A successor's world probed alone (`S4Branch.decide_each`): it closes by its own
+    rules within the probe's nodes, or the probe is abandoned (`Undecided`)."""
+
+    def run(self) -> tuple[int, int, int] | None:
+        until = self.shared.local_until
+        if until is not None and self.shared.nodes > until:
+            raise Undecided
+        return super().run()
+
+    def next_diamond(self) -> bool:
+        raise Undecided
