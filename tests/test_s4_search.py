@@ -1,7 +1,8 @@
-"""S4's caches of models that loop back to ancestors (`search.s4`), cross-checked: every
-verdict against the independent oracle where it can decide, every proof replayed, every
-countermodel confirmed by the independent evaluator, and the same verdicts with the
-cache switched off on goals too large for the oracle.
+"""S4's caches of models that loop back to ancestors and its local probes of sibling
+successors (`search.s4`), cross-checked: every verdict against the independent oracle
+where it can decide, every proof replayed, every countermodel confirmed by the
+independent evaluator, and the same verdicts with the cache or the probes switched off
+on goals too large for the oracle.
 
 The search runs in this process here (not in a search process), so that the cache can
 be switched off and its use counted."""
@@ -60,6 +61,55 @@ def looping_goals(max_leaves: int, atoms: tuple[str, ...]) -> st.SearchStrategy[
     )
 
 
+def sibling_goals(max_leaves: int, atoms: tuple[str, ...]) -> st.SearchStrategy[Formula]:
+    """Goals `BOX X & DIA A1 & ... & DIA Ak -> B`: the world refuting one has sibling
+    successors {BOX X, Ai}, some of which close on their own (what a local probe finds)
+    and some of which need successors of their own."""
+    part = formulas(max_leaves=max_leaves, atoms=atoms, constants=False)
+    diamond = part.map(Dia) | st.builds(lambda a, b: Dia(And(a, Dia(b))), part, part)
+    demands = st.lists(diamond, min_size=2, max_size=4)
+    return st.builds(
+        lambda box, ds, rest: Implies(And(Box(box), reduce(And, ds)), rest),
+        part,
+        demands,
+        part | st.just(Bot()),
+    )
+
+
+@contextmanager
+def local_probes(nodes: int) -> Iterator[None]:
+    saved = s4._LOCAL_PROBE
+    s4._LOCAL_PROBE = nodes
+    try:
+        yield
+    finally:
+        s4._LOCAL_PROBE = saved
+
+
+@contextmanager
+def recording_successors() -> Iterator[list[tuple[str, str]]]:
+    """Record each successor set decided on its own: by a local probe or in full, and
+    whether it closed, stayed open or the probe gave up."""
+    decided: list[tuple[str, str]] = []
+    solve_alone = s4.S4Branch.solve_alone
+
+    def recorded(self: s4.S4Branch, initial: frozenset[int]) -> Any:
+        how = "full" if self.shared.local_until is None else "local"
+        try:
+            outcome = solve_alone(self, initial)
+        except s4.Undecided:
+            decided.append((how, "undecided"))
+            raise
+        decided.append((how, "closed" if isinstance(outcome, frozenset) else "open"))
+        return outcome
+
+    s4.S4Branch.solve_alone = recorded  # type: ignore[method-assign]
+    try:
+        yield decided
+    finally:
+        s4.S4Branch.solve_alone = solve_alone  # type: ignore[method-assign]
+
+
 @contextmanager
 def looping_cache(kept: int) -> Iterator[None]:
     saved = s4._LOOPING_KEPT
@@ -111,6 +161,34 @@ def test_s4_verdicts_are_the_same_with_the_looping_cache_off(goal: Formula) -> N
     assert decide(goal) is uncached
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=sibling_goals(max_leaves=4, atoms=("A", "B")))
+def test_s4_verdicts_with_local_probes_agree_with_the_oracle(goal: Formula) -> None:
+    assume(len(keys_of(goal)) <= MAX_KEYS)
+    assert decide(goal) is is_valid(goal, S4)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=sibling_goals(max_leaves=8, atoms=("A", "B", "C")))
+def test_s4_verdicts_are_the_same_with_local_probes_off(goal: Formula) -> None:
+    """Goals too large for the oracle: probing siblings changes no verdict, and whatever
+    either way returns is checked (proofs replayed, countermodels confirmed). A probe of
+    -1 nodes is abandoned at once: no sibling is probed."""
+    with local_probes(-1):
+        unprobed = decide(goal)
+    assert decide(goal) is unprobed
+
+
+def test_a_sibling_that_closes_on_its_own_closes_its_world_first() -> None:
+    """`DIA(A & DIA B)` needs a successor of its own, `DIA(B & ~A)`'s closes against
+    `BOX A` at once: the local probe finds that before the first successor is decided, and
+    the proof replays."""
+    goal = parse("(BOX A & DIA(B & ~A) & DIA(A & DIA B)) -> C")
+    with recording_successors() as decided:
+        assert decide(goal) is True
+    assert decided == [("local", "closed")]
+
+
 def with_deep_stack(run: Callable[[], Any]) -> Any:
     """`run()` in a thread with the stack and recursion limit of a search process (LWB
     goals nest deep), the limit restored afterwards (other tests check it)."""
@@ -153,3 +231,19 @@ def test_lwb_countermodels_built_from_reused_looping_models_are_confirmed(
         assert with_deep_stack(lambda: decide(_lwb(name, n))) is False
     assert counts["reused"] > 0
     assert counts["through_complete"] > 0
+
+
+def test_lwb_branch_p_is_proved_by_its_last_diamond_within_a_small_node_budget() -> None:
+    """LWB s4_branch_p #21: the root's second diamond closes against `BOX p1` at once,
+    the first one's successors span 2^20 worlds; the local probe finds the former first."""
+    result = with_deep_stack(lambda: run_search(_lwb("s4_branch_p", 21), S4, None, 20_000))
+    assert isinstance(result, Proof), result
+    replay(result.tree, _lwb("s4_branch_p", 21), S4)
+
+
+@pytest.mark.parametrize("n", [17, 21])
+def test_lwb_branch_p_through_the_whole_pipeline(prover, n: int) -> None:
+    lines = (LWB / "s4_branch_p.txt").read_text().splitlines()
+    goal = next(line.split(":", 1)[1] for line in lines if line.startswith(f"{n}:"))
+    answer = prover.prove(goal, "S4", timeout_ms=120_000)
+    assert answer["verdict"] == "proved" and answer["verified"], answer.get("limits")
