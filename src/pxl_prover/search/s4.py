@@ -22,12 +22,14 @@ hardly ever fit, since a loop's target is usually the world made for that very d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pxl_prover.logics import Logic
+from pxl_prover.search import cdcl
 from pxl_prover.search.core import Open
-from pxl_prover.search.formulas import Formulas
+from pxl_prover.search.formulas import BOX, DIA, Formulas
 from pxl_prover.search.models import Found, Loops, World
-from pxl_prover.search.proofs import S_TRANS
+from pxl_prover.search.proofs import ROOT_LABEL, S_TRANS
 from pxl_prover.search.tree import Core, Handles, TreeBranch, TreeShared, handle_key
 
 _LOOPING_KEPT = 8  # looping models kept per set
@@ -227,11 +229,12 @@ class S4Branch(TreeBranch):
     def decide_each(
         self, keys: list[tuple[frozenset[int], int | None]]
     ) -> list[Found] | tuple[int, Core]:
-        """Before deciding the successors in order, probe the second and later ones
-        locally: each world alone, its own successors not decided, within a few hundred
-        nodes. One that closes that way is unsatisfiable (its proof is a whole one, now
-        cached), and closes this world at once, before the first one's model is built
-        (LWB `branch_p`: the refuted diamond comes last). A local probe decides no
+        """Before deciding the successors in order, look the second and later ones up
+        among the unsatisfiable cores, and probe them locally: each world alone, its own
+        successors not decided, within a few hundred nodes. One that closes that way is
+        unsatisfiable (its proof is a whole one, now cached), and closes this world at
+        once, before the first one's model is built (LWB `branch_p`: the refuted diamond
+        comes last). A local probe decides no
         successor, so unlike the probes of K and T it loses no model that loops back
         into it; and its outcome depends on the set alone, so no set is probed twice
         (LWB s4_ipc_p took ten times as long when sets were probed again after each
@@ -239,7 +242,10 @@ class S4Branch(TreeBranch):
         shared = self.shared
         for i in range(1, len(keys)):
             key = keys[i][0]
-            if key in shared.locally_open or key in shared.sat or shared.cached_core(key):
+            core = shared.cached_core(key)
+            if core is not None:
+                return i, core
+            if key in shared.locally_open or key in shared.sat:
                 continue
             shared.local_until = shared.nodes + _LOCAL_PROBE
             try:
@@ -252,6 +258,87 @@ class S4Branch(TreeBranch):
             assert isinstance(outcome, frozenset)  # a local probe never finds a model
             return i, outcome
         return super().decide_each(keys)
+
+    def solve_alone(self, initial: frozenset[int]) -> Found | Core:
+        """A successor's set is first handed to the CDCL solver (`by_s4_cdcl`), unless a
+        local probe is running; what it cannot satisfy, the tableau decides, and it is
+        the only way to a proof. The tableau starts from the whole set, not from the
+        members the solver's refutation used (as in K and T): its loop check needs a
+        world to hold the content of the diamond it was made for and every box its
+        parent had, or a path of worlds without them may never end."""
+        if self.shared.local_until is None:
+            found = self.by_s4_cdcl(initial, (*self.history, self))
+            if not isinstance(found, frozenset):
+                self.shared.successors += 1
+                return found
+        return super().solve_alone(initial)
+
+    def expand(self, start: int | None = None) -> tuple[tuple[Any, ...], set[int]]:
+        """The root world of the search too goes to the CDCL solver first."""
+        if start == 0 and self.root == ROOT_LABEL and not self.history:
+            found = self.by_s4_cdcl(frozenset(self.ents[self.root]), ())
+            if not isinstance(found, frozenset):
+                raise Open(*found)
+        return super().expand(start)
+
+    def by_s4_cdcl(
+        self, initial: frozenset[int], history: tuple[S4Branch, ...]
+    ) -> Found | frozenset[int]:
+        """A model of the world set `initial` (entries, and inherited boxes as handles)
+        below the worlds `history`, with its loops back to them, or the members that no
+        such model holds together. The solver's abstraction is T's (`search.cdcl`: a box's
+        content holds at its world); each model's needed formulas become a world on the
+        path (an `S4Branch` that is never saturated by rules: its entries are the needed
+        formulas, its boxes all the needed boxes, as handles, since every one of them is
+        inherited), whose diamonds loop back as a branch's would or are decided as its
+        successors. A successor set found unsatisfiable gives the clause "not the diamond,
+        or not one of the boxes its core used", which holds at every S4 world (the boxes
+        hold at the diamond's witness too, by transitivity): it is learnt, and the solver
+        asked again."""
+        shared, fs = self.shared, self.fs
+        if shared.abstraction is None:
+            shared.abstraction = cdcl.Abstraction(fs, reflexive=True)
+        abstraction = shared.abstraction
+        solver, known = abstraction.solver, abstraction.nvars
+        members = {k: abstraction.literal(k if k >= 0 else -1 - k) for k in initial}
+        assumptions = list(set(members.values()))
+        shared.charge((abstraction.nvars - known) // 16 + 1)
+        while True:
+            if not solver.solve(assumptions=assumptions):
+                core = set(solver.get_core() or ())
+                return frozenset(k for k, lit in members.items() if lit in core)
+            model = solver.get_model() or []
+            needed = cdcl._justified(
+                fs,
+                abstraction.var,
+                frozenset(k if k >= 0 else -1 - k for k in initial),
+                model,
+                True,
+            )
+            shared.charge(len(needed) // 4 + 1)
+            entries = {f: shared.fresh() for f in needed if fs.kind[f] != BOX}
+            handles = {f: (shared.fresh(), shared.fresh()) for f in needed if fs.kind[f] == BOX}
+            world = S4Branch(shared, shared.fresh(), entries, handles, history)
+            pending: list[tuple[int, int]] = []
+            for f in needed:
+                if fs.kind[f] == DIA and fs.a[f] not in needed:
+                    target = world.loop_target(fs.a[f])
+                    if target is None:
+                        pending.append((f, fs.a[f]))
+                    elif target is not world:
+                        world.record((target.me, frozenset([(target.me, fs.a[f])])))
+            inherited = world.inherited()
+            outcome = world.decide_each([(inherited | {c}, c) for _, c in pending])
+            if isinstance(outcome, tuple):
+                i, core = outcome
+                var = abstraction.var
+                solver.add_clause([-var[pending[i][0]]] + [-var[-1 - k] for k in core if k < 0])
+                continue
+            for found in outcome:
+                world.record(found)
+            opened = world.saturated()
+            assert isinstance(opened.model, World)
+            return opened.model, opened.external
 
     def successor(self, label: int, entries: dict[int, int], handles: Handles) -> S4Branch:
         history = (*self.history, self)
