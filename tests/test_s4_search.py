@@ -1,8 +1,8 @@
-"""S4's caches of models that loop back to ancestors and its local probes of sibling
-successors (`search.s4`), cross-checked: every verdict against the independent oracle
+"""S4's CDCL worlds, its caches of models that loop back to ancestors and its local probes
+of sibling successors (`search.s4`), cross-checked: every verdict against the independent oracle
 where it can decide, every proof replayed, every countermodel confirmed by the
-independent evaluator, and the same verdicts with the cache or the probes switched off
-on goals too large for the oracle.
+independent evaluator, and the same verdicts with the solver, the cache or the probes
+switched off on goals too large for the oracle.
 
 The search runs in this process here (not in a search process), so that the cache can
 be switched off and its use counted."""
@@ -87,6 +87,18 @@ def local_probes(nodes: int) -> Iterator[None]:
 
 
 @contextmanager
+def tableau_only() -> Iterator[None]:
+    """The CDCL solver switched off: it answers every set with all of its members, as if
+    it found no model, so the tableau decides every world."""
+    by_s4_cdcl = s4.S4Branch.by_s4_cdcl
+    s4.S4Branch.by_s4_cdcl = lambda self, initial, history: initial  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        s4.S4Branch.by_s4_cdcl = by_s4_cdcl  # type: ignore[method-assign]
+
+
+@contextmanager
 def recording_successors() -> Iterator[list[tuple[str, str]]]:
     """Record each successor set decided on its own: by a local probe or in full, and
     whether it closed, stayed open or the probe gave up."""
@@ -162,6 +174,23 @@ def test_s4_verdicts_are_the_same_with_the_looping_cache_off(goal: Formula) -> N
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=formulas(max_leaves=9, atoms=("A", "B"), constants=False))
+def test_s4_verdicts_with_cdcl_worlds_agree_with_the_oracle(goal: Formula) -> None:
+    assume(len(keys_of(goal)) <= MAX_KEYS)
+    assert decide(goal) is is_valid(goal, S4)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goal=looping_goals(max_leaves=10, atoms=("A", "B", "C")) | sibling_goals(8, ("A", "B", "C")))
+def test_s4_verdicts_are_the_same_with_the_tableau_alone(goal: Formula) -> None:
+    """Goals too large for the oracle: the CDCL solver changes no verdict, and whatever
+    either way returns is checked (proofs replayed, countermodels confirmed)."""
+    with tableau_only():
+        alone = decide(goal)
+    assert decide(goal) is alone
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(goal=sibling_goals(max_leaves=4, atoms=("A", "B")))
 def test_s4_verdicts_with_local_probes_agree_with_the_oracle(goal: Formula) -> None:
     assume(len(keys_of(goal)) <= MAX_KEYS)
@@ -221,16 +250,27 @@ def _lwb(name: str, n: int) -> Formula:
 
 
 @pytest.mark.parametrize(("name", "n"), [("s4_ipc_n", 6), ("s4_md_n", 6), ("s4_s5_n", 4)])
-def test_lwb_countermodels_built_from_reused_looping_models_are_confirmed(
+def test_lwb_countermodels_built_by_the_tableau_from_reused_looping_models_are_confirmed(
     name: str, n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """LWB goals whose countermodels reuse models that loop back to ancestors, some of
-    them through worlds that have completed since: the evaluator confirms the
-    countermodel."""
-    with counting(monkeypatch) as counts:
+    """LWB goals whose countermodels, built by the tableau alone (the solver finds these
+    without reusing anything), reuse models that loop back to ancestors, some of them
+    through worlds that have completed since: the evaluator confirms the countermodel."""
+    with tableau_only(), counting(monkeypatch) as counts:
         assert with_deep_stack(lambda: decide(_lwb(name, n))) is False
     assert counts["reused"] > 0
     assert counts["through_complete"] > 0
+
+
+@pytest.mark.parametrize("n", [6, 12])
+def test_lwb_countermodels_from_cdcl_worlds_reusing_looping_models_are_confirmed(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LWB s4_t4p_n: the solver's worlds loop back to ancestors, and their models are
+    reused from the looping cache; the evaluator confirms the countermodel."""
+    with counting(monkeypatch) as counts:
+        assert with_deep_stack(lambda: decide(_lwb("s4_t4p_n", n))) is False
+    assert counts["reused"] > 0
 
 
 def test_lwb_branch_p_is_proved_by_its_last_diamond_within_a_small_node_budget() -> None:
@@ -247,3 +287,30 @@ def test_lwb_branch_p_through_the_whole_pipeline(prover, n: int) -> None:
     goal = next(line.split(":", 1)[1] for line in lines if line.startswith(f"{n}:"))
     answer = prover.prove(goal, "S4", timeout_ms=120_000)
     assert answer["verdict"] == "proved" and answer["verified"], answer.get("limits")
+
+
+@pytest.mark.parametrize(("name", "n"), [("s4_s5_n", 21), ("s4_ph_n", 21), ("s4_md_n", 21)])
+def test_lwb_countermodels_from_cdcl_worlds_within_a_small_node_budget(name: str, n: int) -> None:
+    """LWB goals whose countermodels the tableau alone did not find within 10 s (s4_s5_n
+    from #12 on: thousands of worlds, each splitting every inherited box's content
+    again): the solver's worlds find one within a budget far below that, and the
+    evaluator confirms it."""
+    assert with_deep_stack(lambda: decide_within(_lwb(name, n), 50_000)) is False
+
+
+def decide_within(goal: Formula, budget: int) -> bool:
+    result = run_search(goal, S4, None, budget)
+    if isinstance(result, Proof):
+        replay(result.tree, goal, S4)
+        return True
+    assert isinstance(result, Refutation), result
+    assert confirm(result.model, goal, S4)
+    return False
+
+
+@pytest.mark.parametrize(("name", "n"), [("s4_s5_n", 21), ("s4_ph_n", 21), ("s4_ipc_n", 21)])
+def test_lwb_cdcl_countermodels_through_the_whole_pipeline(prover, name: str, n: int) -> None:
+    lines = (LWB / f"{name}.txt").read_text().splitlines()
+    goal = next(line.split(":", 1)[1] for line in lines if line.startswith(f"{n}:"))
+    answer = prover.prove(goal, "S4", timeout_ms=120_000)
+    assert answer["verdict"] == "refuted" and answer["verified"], answer.get("limits")

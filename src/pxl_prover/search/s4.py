@@ -67,7 +67,7 @@ class S4Shared(TreeShared):
         super().__init__(fs, logic, deadline, node_budget)
         self.looping: dict[Core, list[tuple[Found, tuple[Dependency, ...]]]] = {}
         self.local_until: int | None = None  # the node count a running local probe stops at
-        self.locally_open: set[Core] = set()  # sets a local probe did not close: not again
+        self.probed: set[Core] = set()  # successor sets probed locally once: not again
 
 
 class S4Branch(TreeBranch):
@@ -97,6 +97,8 @@ class S4Branch(TreeBranch):
         super().__init__(shared, root, entries)
         self.history = history
         self.me = PathWorld(depth=len(history))
+        # `refuted`'s inherited boxes: as a set, their literals, the members of each
+        self._probe_cache: tuple[Any, list[int], dict[int, list[int]]] = (None, [], {})
         for fid, (eb, rb) in (handles or {}).items():
             self.boxes[root].append((fid, eb, rb))
             self.apply_box(root, fid, eb, rb, root)
@@ -229,29 +231,35 @@ class S4Branch(TreeBranch):
     def decide_each(
         self, keys: list[tuple[frozenset[int], int | None]]
     ) -> list[Found] | tuple[int, Core]:
-        """Before deciding the successors in order, look the second and later ones up
-        among the unsatisfiable cores, and probe them locally: each world alone, its own
-        successors not decided, within a few hundred nodes. One that closes that way is
-        unsatisfiable (its proof is a whole one, now cached), and closes this world at
-        once, before the first one's model is built (LWB `branch_p`: the refuted diamond
-        comes last). A local probe decides no
-        successor, so unlike the probes of K and T it loses no model that loops back
-        into it; and its outcome depends on the set alone, so no set is probed twice
-        (LWB s4_ipc_p took ten times as long when sets were probed again after each
-        backtrack)."""
+        """Before deciding the successors in order, look them all up among the
+        unsatisfiable cores (a tableau world in a proof has hundreds of diamonds, the
+        CDCL solver refuted it by one of them: LWB s4_md_p), then probe the second and
+        later ones locally: each world alone, from the members the CDCL solver refutes
+        (`refuted`), its own successors not decided, within a few hundred nodes. One
+        that closes either way is unsatisfiable (a local probe's proof is a whole one,
+        now cached), and closes this world at once, before the first one's model is
+        built (LWB `branch_p`: the refuted diamond comes last). A local probe decides
+        no successor, so unlike the probes of K and T it loses no model that loops back
+        into it; and a set is probed once (LWB s4_ipc_p took ten times as long when
+        sets were probed again after each backtrack)."""
         shared = self.shared
-        for i in range(1, len(keys)):
-            key = keys[i][0]
+        for i, (key, _) in enumerate(keys):
             core = shared.cached_core(key)
             if core is not None:
                 return i, core
-            if key in shared.locally_open or key in shared.sat:
+        for i in range(1, len(keys)):
+            key, content = keys[i]
+            assert content is not None  # S4's successors are for diamonds (`try_children`)
+            if key in shared.probed or key in shared.sat:
+                continue
+            shared.probed.add(key)
+            refuted = self.refuted(content)
+            if refuted is None:
                 continue
             shared.local_until = shared.nodes + _LOCAL_PROBE
             try:
-                outcome = self.solve_alone(key)
+                outcome = self.solve_alone(refuted)
             except Undecided:
-                shared.locally_open.add(key)
                 continue
             finally:
                 shared.local_until = None
@@ -281,6 +289,44 @@ class S4Branch(TreeBranch):
                 raise Open(*found)
         return super().expand(start)
 
+    def literals(self, initial: frozenset[int]) -> tuple[cdcl.Abstraction, dict[int, int]]:
+        """The search's abstraction (T's: `search.cdcl`), and the literal of each member
+        of a world set (an inherited box's is the box's)."""
+        shared = self.shared
+        if shared.abstraction is None:
+            shared.abstraction = cdcl.Abstraction(self.fs, reflexive=True)
+        abstraction, known = shared.abstraction, shared.abstraction.nvars
+        members = {k: abstraction.literal(k if k >= 0 else -1 - k) for k in initial}
+        shared.charge((abstraction.nvars - known) // 16 + 1)
+        return abstraction, members
+
+    def refuted(self, content: int) -> frozenset[int] | None:
+        """The members of the successor set for a diamond with this content (the
+        inherited boxes and the content) that the CDCL solver finds inconsistent with the
+        clauses learnt so far, if it does (no successor decided: a quick test, not a
+        verdict). A local probe starts from these alone: it decides no successor, so it
+        needs no loop check, and a set the solver can satisfy no local probe can close
+        (the solver's clauses say at least what a world's own rules do). The inherited
+        boxes' literals are looked up once per box list (LWB s4_md_p: a thousand boxes,
+        thousands of probes)."""
+        inherited = self.inherited()
+        if self._probe_cache[0] is not inherited:
+            abstraction, members = self.literals(inherited)
+            owners: dict[int, list[int]] = {}
+            for k, lit in members.items():
+                owners.setdefault(lit, []).append(k)
+            self._probe_cache = (inherited, list(owners), owners)
+        _, assumptions, owners = self._probe_cache
+        abstraction, own = self.literals(frozenset([content]))
+        solver = abstraction.solver
+        if solver.solve(assumptions=[*assumptions, own[content]]):
+            return None
+        core = set(solver.get_core() or ())
+        refuted = {k for lit in core for k in owners.get(lit, ())}
+        if own[content] in core:
+            refuted.add(content)
+        return frozenset(refuted)
+
     def by_s4_cdcl(
         self, initial: frozenset[int], history: tuple[S4Branch, ...]
     ) -> Found | frozenset[int]:
@@ -296,13 +342,8 @@ class S4Branch(TreeBranch):
         hold at the diamond's witness too, by transitivity): it is learnt, and the solver
         asked again."""
         shared, fs = self.shared, self.fs
-        if shared.abstraction is None:
-            shared.abstraction = cdcl.Abstraction(fs, reflexive=True)
-        abstraction = shared.abstraction
-        solver, known = abstraction.solver, abstraction.nvars
-        members = {k: abstraction.literal(k if k >= 0 else -1 - k) for k in initial}
-        assumptions = list(set(members.values()))
-        shared.charge((abstraction.nvars - known) // 16 + 1)
+        abstraction, members = self.literals(initial)
+        solver, assumptions = abstraction.solver, list(set(members.values()))
         while True:
             if not solver.solve(assumptions=assumptions):
                 core = set(solver.get_core() or ())
