@@ -334,9 +334,9 @@ class S4Branch(TreeBranch):
         below the worlds `history`, with its loops back to them, or the members that no
         such model holds together. The solver's abstraction is T's (`search.cdcl`: a box's
         content holds at its world); each model's needed formulas become a world on the
-        path (an `S4Branch` that is never saturated by rules: its entries are the needed
-        formulas, its boxes all the needed boxes, as handles, since every one of them is
-        inherited), whose diamonds loop back as a branch's would or are decided as its
+        path (an `S4Branch` that no rule runs on and that proves nothing: its entries are
+        the needed formulas, its boxes the needed boxes, each of which every successor
+        inherits), whose diamonds loop back as a branch's would or are decided as its
         successors. A successor set found unsatisfiable gives the clause "not the diamond,
         or not one of the boxes its core used", which holds at every S4 world (the boxes
         hold at the diamond's witness too, by transitivity): it is learnt, and the solver
@@ -357,9 +357,10 @@ class S4Branch(TreeBranch):
                 True,
             )
             shared.charge(len(needed) // 4 + 1)
-            entries = {f: shared.fresh() for f in needed if fs.kind[f] != BOX}
-            handles = {f: (shared.fresh(), shared.fresh()) for f in needed if fs.kind[f] == BOX}
-            world = S4Branch(shared, shared.fresh(), entries, handles, history)
+            world = S4Branch(shared, shared.fresh(), {}, None, history)
+            kinds = fs.kind
+            world.ents[world.root] = {f: shared.fresh() for f in needed if kinds[f] != BOX}
+            world.boxes[world.root] = [(f, shared.fresh(), -1) for f in needed if kinds[f] == BOX]
             pending: list[tuple[int, int]] = []
             for f in needed:
                 if fs.kind[f] == DIA and fs.a[f] not in needed:
