@@ -17,6 +17,18 @@ recomputed for every sibling and every backtrack of an unrelated ancestor (LWB s
 decided 15 distinct sets 9,413 times without it). The model points at those worlds:
 they must be the same ones, not others that would fit as well (measured on LWB: others
 hardly ever fit, since a loop's target is usually the world made for that very diamond).
+
+Worlds are first decided by a CDCL SAT solver (`S4Branch.by_s4_cdcl`, with T's
+abstraction from `search.cdcl`): a model's needed formulas make a world on the path,
+looping back and deciding successors like a branch's, and a successor found
+unsatisfiable teaches the solver a clause that holds at every S4 world. The tableau
+decides what the solver cannot satisfy, and is the only way to a proof; its siblings
+are looked up among the cached cores and probed locally before any is decided in full
+(`S4Branch.decide_each`). Measured on LWB (search alone, 10 s): s4_s5_n from 11 to 21
+(#21 in 0.2 s: a countermodel of 122 worlds where the tableau alone built thousands,
+each splitting every inherited box's content again), s4_md_p from 11 to 21 (its proofs
+from 15,000 rules at #10 to 300: the tableau finds the cores the solver learnt from),
+s4_ph_n from 8 to 21, s4_branch_p from 13 to 21.
 """
 
 from __future__ import annotations
@@ -74,13 +86,14 @@ class S4Branch(TreeBranch):
     """A tree-mode branch whose world inherits its ancestors' boxes as handles and knows
     its ancestors (`history`, oldest first) for the loop check.
 
-    It does not probe (`try_children`): a probe abandoned at its cap loses the models
-    that loop back to worlds inside it, and an S4 world's own propositional work is
-    large, so failed probes cost more than they save. Measured with looping models
-    cached (in-process, 20 s limit): probes solve LWB s4_branch_p #21 in 1.5 s (#17 in
-    17 s without), but lose s4_md_p #11, s4_ipc_p #21, s4_s5_n #14 and s4_md_n #21 (all
-    solved without); probing each set once, only near the root, or only while failed
-    probes have cost under half the successors decided, did not keep the gain.
+    It does not probe as K and T do (`try_children`): a probe abandoned at its cap loses
+    the models that loop back to worlds inside it, and an S4 world's own propositional
+    work is large, so failed probes cost more than they save. Measured with looping
+    models cached (in-process, 20 s limit): probes solve LWB s4_branch_p #21 in 1.5 s
+    (#17 in 17 s without), but lose s4_md_p #11, s4_ipc_p #21, s4_s5_n #14 and s4_md_n
+    #21 (all solved without); probing each set once, only near the root, or only while
+    failed probes have cost under half the successors decided, did not keep the gain.
+    Its own probes (`decide_each`) decide no successor, and lose nothing.
     """
 
     probes = False
