@@ -208,14 +208,22 @@ def test_s4_verdicts_are_the_same_with_local_probes_off(goal: Formula) -> None:
     assert decide(goal) is unprobed
 
 
-def test_a_sibling_that_closes_on_its_own_closes_its_world_first() -> None:
-    """`DIA(A & DIA B)` needs a successor of its own, `DIA(B & ~A)`'s closes against
-    `BOX A` at once: the local probe finds that before the first successor is decided, and
-    the proof replays."""
-    goal = parse("(BOX A & DIA(B & ~A) & DIA(A & DIA B)) -> C")
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "(BOX A & ~B & DIA(B & ~A) & DIA(B & DIA C)) -> D",
+        "(BOX A & ~B & DIA(B & DIA C) & DIA(B & ~A)) -> D",
+    ],
+)
+def test_a_sibling_that_closes_on_its_own_closes_its_world_first(goal: str) -> None:
+    """`DIA(B & DIA C)` needs a successor of its own, `DIA(B & ~A)`'s closes against
+    `BOX A` at once (neither content can hold at the world itself, which has `~B`):
+    whichever comes first, the successor that closes is found before the other is
+    decided, and the proof replays."""
     with recording_successors() as decided:
-        assert decide(goal) is True
-    assert decided == [("local", "closed")]
+        assert decide(parse(goal)) is True
+    assert decided and ("full", "open") not in decided
+    assert decided[-1][1] == "closed"
 
 
 def with_deep_stack(run: Callable[[], Any]) -> Any:
@@ -314,3 +322,14 @@ def test_lwb_cdcl_countermodels_through_the_whole_pipeline(prover, name: str, n:
     goal = next(line.split(":", 1)[1] for line in lines if line.startswith(f"{n}:"))
     answer = prover.prove(goal, "S4", timeout_ms=120_000)
     assert answer["verdict"] == "refuted" and answer["verified"], answer.get("limits")
+
+
+def test_lwb_cdcl_worlds_witness_their_own_diamonds_where_they_can() -> None:
+    """LWB s4_s5_n #21: a world per nested diamond made a chain of 122 worlds (each one
+    more for Coq to check); with the diamonds' contents made true at the world itself
+    where the solver allows it, the countermodel is a fraction of that, and confirmed."""
+    goal = _lwb("s4_s5_n", 21)
+    result = with_deep_stack(lambda: run_search(goal, S4, None, 50_000))
+    assert isinstance(result, Refutation), result
+    assert confirm(result.model, goal, S4)
+    assert len(result.model.worlds) <= 40

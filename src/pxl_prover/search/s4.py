@@ -45,6 +45,8 @@ from pxl_prover.search.proofs import ROOT_LABEL, S_TRANS
 from pxl_prover.search.tree import Core, Handles, TreeBranch, TreeShared, handle_key
 
 _LOOPING_KEPT = 8  # looping models kept per set
+_SELF_WITNESS_ROUNDS = 8  # see `S4Branch.self_witnessing`
+_SELF_WITNESS_TRIES = 4
 _LOCAL_PROBE = 512  # search nodes a sibling's local probe may take (see `S4Branch.decide_each`)
 
 
@@ -340,6 +342,42 @@ class S4Branch(TreeBranch):
             refuted.add(content)
         return frozenset(refuted)
 
+    def self_witnessing(
+        self,
+        abstraction: cdcl.Abstraction,
+        assumptions: list[int],
+        fids: frozenset[int],
+        model: list[int],
+    ) -> list[int]:
+        """A model of the world set `fids` (under `assumptions`, of which `model` is one)
+        whose needed diamonds hold their contents at the world itself where the solver
+        allows it: all at once, else a few at a time, for a few rounds (a content made
+        true may need diamonds of its own). The world is then its own witness (the
+        relation is reflexive) instead of a successor's parent: LWB s4_s5_n's
+        countermodels were chains of a world per nested diamond, 122 worlds at #21,
+        each one more for Coq to check."""
+        fs, solver, var = self.fs, abstraction.solver, abstraction.var
+        extra: list[int] = []
+        for _ in range(_SELF_WITNESS_ROUNDS):
+            needed = cdcl._justified(fs, var, fids, model, True)
+            true = set(model)
+            lits = [var[fs.a[f]] for f in needed if fs.kind[f] == DIA and var[fs.a[f]] not in true]
+            if not lits:
+                break
+            if solver.solve(assumptions=[*assumptions, *extra, *lits]):
+                extra += lits
+                model = solver.get_model() or []
+                continue
+            grew = False
+            for lit in lits[:_SELF_WITNESS_TRIES]:
+                if solver.solve(assumptions=[*assumptions, *extra, lit]):
+                    extra.append(lit)
+                    model = solver.get_model() or []
+                    grew = True
+            if not grew:
+                break
+        return model
+
     def by_s4_cdcl(
         self, initial: frozenset[int], history: tuple[S4Branch, ...]
     ) -> Found | frozenset[int]:
@@ -361,14 +399,9 @@ class S4Branch(TreeBranch):
             if not solver.solve(assumptions=assumptions):
                 core = set(solver.get_core() or ())
                 return frozenset(k for k, lit in members.items() if lit in core)
-            model = solver.get_model() or []
-            needed = cdcl._justified(
-                fs,
-                abstraction.var,
-                frozenset(k if k >= 0 else -1 - k for k in initial),
-                model,
-                True,
-            )
+            fids = frozenset(k if k >= 0 else -1 - k for k in initial)
+            model = self.self_witnessing(abstraction, assumptions, fids, solver.get_model() or [])
+            needed = cdcl._justified(fs, abstraction.var, fids, model, True)
             shared.charge(len(needed) // 4 + 1)
             world = S4Branch(shared, shared.fresh(), {}, None, history)
             kinds = fs.kind
