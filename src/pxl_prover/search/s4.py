@@ -25,8 +25,8 @@ unsatisfiable teaches the solver a clause that holds at every S4 world. The tabl
 decides what the solver cannot satisfy, and is the only way to a proof; its siblings
 are looked up among the cached cores and probed locally before any is decided in full
 (`S4Branch.decide_each`). Measured on LWB (search alone, 10 s): s4_s5_n from 11 to 21
-(#21 in 0.2 s: a countermodel of 122 worlds where the tableau alone built thousands,
-each splitting every inherited box's content again), s4_md_p from 11 to 21 (its proofs
+(#21 in 0.2 s, where the tableau alone decided thousands of worlds, each splitting
+every inherited box's content again), s4_md_p from 11 to 21 (its proofs
 from 15,000 rules at #10 to 300: the tableau finds the cores the solver learnt from),
 s4_ph_n from 8 to 21, s4_branch_p from 13 to 21.
 """
@@ -125,17 +125,15 @@ class S4Branch(TreeBranch):
     def bind_boxes(self, core: Core, r: int, entries: dict[int, int], handles: Handles) -> None:
         """Give the successor reached by relation `r` the handles `core` closes on: the
         box's entry, with `r` itself for a box of this world, or else the relation that
-        brought the box here composed with `r` by Trans, once for all the boxes that
-        relation brought (LWB s4_md_p: half of a proof's rules were Trans steps, one
-        per box and world)."""
-        composed: dict[int, int] = {-1: r}
+        brought the box here composed with `r` by Trans."""
         for fid, eb, rb in self.boxes[self.root]:
             if handle_key(fid) in core:
-                r2 = composed.get(rb, -1)
-                if r2 < 0:
-                    r2 = composed[rb] = self.fresh()
+                if rb < 0:
+                    handles[fid] = (eb, r)
+                else:
+                    r2 = self.fresh()
                     self.step(S_TRANS, (rb, r), (r2,))
-                handles[fid] = (eb, r2)
+                    handles[fid] = (eb, r2)
 
     def loop_target(self, content: int) -> TreeBranch | None:
         """This world if it satisfies a diamond with this content, else the nearest
@@ -395,11 +393,11 @@ class S4Branch(TreeBranch):
         shared, fs = self.shared, self.fs
         abstraction, members = self.literals(initial)
         solver, assumptions = abstraction.solver, list(set(members.values()))
+        fids = frozenset(k if k >= 0 else -1 - k for k in initial)
         while True:
             if not solver.solve(assumptions=assumptions):
                 core = set(solver.get_core() or ())
                 return frozenset(k for k, lit in members.items() if lit in core)
-            fids = frozenset(k if k >= 0 else -1 - k for k in initial)
             model = self.self_witnessing(abstraction, assumptions, fids, solver.get_model() or [])
             needed = cdcl._justified(fs, abstraction.var, fids, model, True)
             shared.charge(len(needed) // 4 + 1)
