@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import reduce
@@ -30,7 +31,7 @@ from pxl_prover.formula import And, Bot, Box, Dia, Formula, Implies
 from pxl_prover.logics import get_logic
 from pxl_prover.search import s4, worker
 from pxl_prover.syntax import parse
-from pxl_prover.tableau import Proof, Refutation, run_search
+from pxl_prover.tableau import Proof, Refutation, Unknown, run_search
 
 S4 = get_logic("S4")
 LWB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lwb" / "s4"
@@ -344,3 +345,12 @@ def test_lwb_cdcl_worlds_witness_their_own_diamonds_where_they_can() -> None:
     assert isinstance(result, Refutation), result
     assert confirm(result.model, goal, S4)
     assert len(result.model.worlds) <= 40
+
+
+def test_a_hard_propositional_core_stops_the_solver_at_the_deadline() -> None:
+    """LWB s4_ph_p #21 is pigeonhole (22 pigeons, 21 holes) at the root world: the CDCL
+    solver is asked in slices of conflicts with the deadline checked between them, so
+    the search answers `unknown` for time instead of running on in the solver."""
+    goal = _lwb("s4_ph_p", 21)
+    result = with_deep_stack(lambda: run_search(goal, S4, time.monotonic() + 1.0, None))
+    assert isinstance(result, Unknown) and result.reason == "time", result
