@@ -359,14 +359,14 @@ class S4Branch(TreeBranch):
         assumptions: list[int],
         fids: frozenset[int],
         model: list[int],
-    ) -> list[int]:
-        """A model of the world set `fids` (under `assumptions`, of which `model` is one)
-        whose needed diamonds hold their contents at the world itself where the solver
-        allows it: all at once, else a few at a time, for a few rounds (a content made
-        true may need diamonds of its own). The world is then its own witness (the
-        relation is reflexive) instead of a successor's parent: LWB s4_s5_n's
-        countermodels were chains of a world per nested diamond, 122 worlds at #21,
-        each one more for Coq to check."""
+    ) -> set[int]:
+        """The formulas needed by a model of the world set `fids` (under `assumptions`,
+        of which `model` is one) whose needed diamonds hold their contents at the world
+        itself where the solver allows it: all at once, else a few at a time, for a few
+        rounds (a content made true may need diamonds of its own). The world is then its
+        own witness (the relation is reflexive) instead of a successor's parent: LWB
+        s4_s5_n's countermodels were chains of a world per nested diamond, 122 worlds at
+        #21, each one more for Coq to check."""
         fs, solver, var = self.fs, abstraction.solver, abstraction.var
         extra: list[int] = []
         for _ in range(_SELF_WITNESS_ROUNDS):
@@ -374,7 +374,7 @@ class S4Branch(TreeBranch):
             true = set(model)
             lits = [var[fs.a[f]] for f in needed if fs.kind[f] == DIA and var[fs.a[f]] not in true]
             if not lits:
-                break
+                return needed
             if self.solve(solver, [*assumptions, *extra, *lits]):
                 extra += lits
                 model = solver.get_model() or []
@@ -386,8 +386,8 @@ class S4Branch(TreeBranch):
                     model = solver.get_model() or []
                     grew = True
             if not grew:
-                break
-        return model
+                return needed
+        return cdcl._justified(fs, var, fids, model, True)
 
     def by_s4_cdcl(
         self, initial: frozenset[int], history: tuple[S4Branch, ...]
@@ -411,8 +411,7 @@ class S4Branch(TreeBranch):
             if not self.solve(solver, assumptions):
                 core = set(solver.get_core() or ())
                 return frozenset(k for k, lit in members.items() if lit in core)
-            model = self.self_witnessing(abstraction, assumptions, fids, solver.get_model() or [])
-            needed = cdcl._justified(fs, abstraction.var, fids, model, True)
+            needed = self.self_witnessing(abstraction, assumptions, fids, solver.get_model() or [])
             shared.charge(len(needed) // 4 + 1)
             world = S4Branch(shared, shared.fresh(), {}, None, history)
             kinds = fs.kind
