@@ -273,11 +273,17 @@ def test_example_dia_a_box_a_draws_its_countermodel(
 @pytest.mark.parametrize(
     ("goal", "logic"),
     [
-        ("BOX(DIA A & DIA B & DIA C) -> DIA(A & B & C)", "S4"),
+        ("DIA A & DIA B & DIA C & BOX ~(A & B) & BOX ~(A & C) & BOX ~(B & C) -> A v B v C", "S4"),
         ("BOX(DIA A & DIA B & DIA C) -> DIA(A & B & C)", "B"),
         ("DIA p1 & DIA p2 & DIA p3 & DIA p4 & DIA p5 & DIA p6 -> BOX q", "KD45"),
         ("DIA DIA DIA DIA DIA A -> DIA A", "K"),
-        (" & ".join(f"DIA (p{i} & DIA r{i})" for i in range(1, 8)) + " -> BOX q", "S4"),
+        (
+            " & ".join(f"BOX ~(p{i} & p{j})" for i in range(1, 8) for j in range(i + 1, 8))
+            + " & "
+            + " & ".join(f"DIA (p{i} & DIA r{i})" for i in range(1, 8))
+            + " -> BOX q",
+            "S4",
+        ),
         (" & ".join(f"DIA p{i}" for i in range(1, 20)) + " -> BOX q", "K"),
         (" & ".join(f"DIA p{i}" for i in range(1, 20)) + " -> BOX q", "B"),
     ],

@@ -20,9 +20,10 @@ How the search works, and why:
     models (also for supersets). S4 passes boxes down as handles (entry + a relation
     built by Trans) and lets a diamond loop back to an ancestor with the same boxes
     that satisfies it; models with such loops are cached with what they need of the
-    worlds they loop to, and reused while that holds. In K and T a world's set first
-    goes to a CDCL SAT solver with modal clause learning (`search.cdcl`), which finds
-    models fast; what it cannot satisfy, the tableau proves (from the solver's core).
+    worlds they loop to, and reused while that holds. In K, T and S4 a world's set first
+    goes to a CDCL SAT solver with modal clause learning (`search.cdcl`; S4's own worlds
+    and loops in `search.s4`), which finds models fast; what it cannot satisfy, the
+    tableau proves (in K and T from the solver's core, in S4 from the whole set).
   * B, S5, KD45 ("global mode", `search.global_`): boxes reach back (Sym, Eucl), so
     one branch holds all worlds; S5/KD45 worlds form one cluster, a diamond already
     witnessed in it needs no new world, and a B world's depth is bounded by the modal

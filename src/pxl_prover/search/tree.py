@@ -87,8 +87,16 @@ class TreeShared(Shared):
         return found
 
     def cached_core(self, initial: frozenset[int]) -> Core | None:
-        for fid in initial:
-            for core in self.unsat_index.get(fid, ()):
+        """A cached core within `initial`: looked up by each member, or, when the index
+        has fewer entries than `initial` has members (S4 sets of a thousand inherited
+        boxes, LWB s4_md_p), by each entry of the index."""
+        index = self.unsat_index
+        if len(index) < len(initial):
+            candidates = (cores for fid, cores in index.items() if fid in initial)
+        else:
+            candidates = (index[fid] for fid in initial if fid in index)
+        for cores in candidates:
+            for core in cores:
                 if core <= initial:
                     return core
         return None
