@@ -216,3 +216,32 @@ def test_the_canary_reports_every_goal_a_broken_kernel_fails(parallel: int) -> N
     assert len(problems) >= len(proved)
     for goal, logic, _expected in proved:
         assert any(p.startswith(f"{goal} in {logic}: expected proved") for p in problems)
+
+
+class _SlowChecker:
+    """A kernel that never finishes in time: it records the time it was given and times out."""
+
+    kernel_hash = "0" * 64
+
+    def __init__(self) -> None:
+        self.given: list[float] = []
+
+    def check(self, source: str, theorem: str, timeout_s: float = 30.0):
+        from pxl_prover.sessions import SessionTimeout
+
+        self.given.append(timeout_s)
+        raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s")
+
+
+def test_coq_gets_half_the_time_left_to_confirm_a_countermodel_the_evaluator_confirmed() -> None:
+    from pxl_prover.engine import Prover
+
+    checker = _SlowChecker()
+    answer = Prover(checker).answer("BOX A -> A", "K", timeout_ms=8_000)
+    assert answer.verdict == "refuted" and answer.verified
+    assert answer.proof_method == "Kripke countermodel checked by an independent evaluator"
+    assert confirm(answer.countermodel, parse("BOX A -> A"), get_logic("K"))
+    assert len(checker.given) == 1 and 3.0 < checker.given[0] <= 4.0
+    # a proof has no second opinion to fall back on: Coq gets all the time left
+    assert Prover(checker).answer("BOX(A -> A)", "K", timeout_ms=8_000).verdict == "unknown"
+    assert 7.0 < checker.given[1] <= 8.0

@@ -35,6 +35,10 @@ DEFAULT_NODE_BUDGET = 2_000_000
 # Countermodels above this size are confirmed by the evaluator alone: Coq's check of them
 # would take seconds and add nothing the independent evaluator has not already shown.
 COQ_COUNTERMODEL_MAX_WORLDS = 256
+# ... and Coq's confirmation of the others may take at most this share of the time left:
+# the evaluator has already confirmed the model, so the answer need not wait to the deadline
+# (and past it, while a timed-out session is replaced) for a second opinion.
+COQ_COUNTERMODEL_TIME_SHARE = 0.5
 
 # Goals whose verdicts are known from the textbook: the start-up canary proves and
 # refutes them on the loaded kernel, touching every logic's lemma once.
@@ -181,9 +185,10 @@ class Prover:
     ) -> Answer:
         """A countermodel counts once the independent evaluator confirms it (the contracted
         model, else the one before contraction). Coq then checks
-        it too (unless turned off, or the model is too big to be worth it); if Coq runs out
-        of time or memory the evaluator's confirmation stands alone, but if Coq rejects the
-        model the two checkers disagree, and there is no verdict."""
+        it too (unless turned off, or the model is too big to be worth it) within
+        `COQ_COUNTERMODEL_TIME_SHARE` of the time left; if Coq runs out of time or memory the
+        evaluator's confirmation stands alone, but if Coq rejects the model the two checkers
+        disagree, and there is no verdict."""
         candidates = (found.model, found.uncontracted)
         model = next((m for m in candidates if m and evaluator.confirm(m, formula, logic)), None)
         if model is None:
@@ -193,8 +198,10 @@ class Prover:
         if self.coq_countermodels and len(model.worlds) <= COQ_COUNTERMODEL_MAX_WORLDS:
             source = certificate.render_refutation(formula, logic, model)
             attempt = replace(draft, timings=dict(draft.timings))
+            now = time.monotonic()
+            share = now + (deadline - now) * COQ_COUNTERMODEL_TIME_SHARE
             checked = self._coq_checked(
-                attempt, source, deadline, "refuted", countermodel=model, certificate=source
+                attempt, source, share, "refuted", countermodel=model, certificate=source
             )
             if checked.verdict == "refuted" or checked.limits["reason"] == "check_failed":
                 return checked
