@@ -163,6 +163,23 @@ def test_verifier_rejects_non_numeric_timestamps_and_odd_nonces():
     assert verifier.verify(headers, body) is None
 
 
+def test_verifier_keys_each_request_afresh_from_either_key():
+    """The verifier keys its HMAC once; every request must still be checked against its own
+    body, whichever key signed it, and a verified request must not sway the next one."""
+    verifier = HmacVerifier([HMAC_KEY.encode(), PREVIOUS_KEY.encode()])
+    for i in range(3):
+        for key in (HMAC_KEY, PREVIOUS_KEY):
+            body = json.dumps({"goal": f"BOX(A{i} -> A{i})"}).encode()
+            assert verifier.verify(sign_headers(key, body), body) is None
+            forged = sign_headers(key, body)
+            assert verifier.verify(forged, body + b" ").code == "bad_signature"
+    stranger = sign_headers("s" * 48, b"{}")
+    assert verifier.verify(stranger, b"{}").code == "bad_signature"
+    upper = sign_headers(HMAC_KEY, b"{}")
+    upper["X-Signature"] = f" {upper['X-Signature'].upper()} "
+    assert verifier.verify(upper, b"{}") is None
+
+
 # --- start-up refuses unsafe configurations -------------------------------------------
 
 

@@ -39,10 +39,14 @@ def accepts_unsigned(view: Callable[..., Any] | None) -> bool:
     return getattr(view, "accepts_unsigned", False)
 
 
+def signed_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The bytes a signature covers: `timestamp:nonce:body`."""
+    return b"%s:%s:%s" % (timestamp.encode(), nonce.encode(), body)
+
+
 def signature(key: bytes, timestamp: str, nonce: str, body: bytes) -> str:
     """Hex HMAC-SHA256 of `timestamp:nonce:body` (exactly the guide's client message)."""
-    message = timestamp.encode() + b":" + nonce.encode() + b":" + body
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(key, signed_message(timestamp, nonce, body), hashlib.sha256).hexdigest()
 
 
 def sign_headers(
@@ -110,7 +114,8 @@ class HmacVerifier:
     ) -> None:
         if not keys:
             raise ValueError("HMAC verification needs at least one key")
-        self._keys = list(keys)
+        # keyed once: a request copies a keyed state instead of deriving the key pads again
+        self._keyed = [hmac.new(key, digestmod=hashlib.sha256) for key in keys]
         self.window_s = window_s
         self.nonces = NonceMemory(nonce_capacity, window_s)
 
@@ -119,12 +124,13 @@ class HmacVerifier:
     ) -> AuthFailure | None:
         """None when the request is authentic and fresh; otherwise why it is not."""
         now = time.time() if now is None else now
-        missing = [h for h in SIGNED_HEADERS if not headers.get(h)]
-        if missing:
+        # each header is looked up once: on a WSGI request every lookup rebuilds the key
+        ts_text, nonce, given = (headers.get(h) or "" for h in SIGNED_HEADERS)
+        if not (ts_text and nonce and given):
+            missing = [h for h in SIGNED_HEADERS if not headers.get(h)]
             return AuthFailure(
                 "missing_signature", f"HMAC authentication required; missing {', '.join(missing)}"
             )
-        ts_text, nonce, given = (headers[h] for h in SIGNED_HEADERS)
         try:
             ts = float(ts_text)
         except ValueError:
@@ -138,10 +144,12 @@ class HmacVerifier:
                 "bad_nonce", f"X-Nonce must be at most {MAX_NONCE_LENGTH} printable ASCII chars"
             )
         given_bytes = given.strip().lower().encode("ascii", "replace")
+        message = signed_message(ts_text, nonce, body)
         matched = False
-        for key in self._keys:
-            expected = signature(key, ts_text, nonce, body).encode()
-            matched |= hmac.compare_digest(expected, given_bytes)
+        for keyed in self._keyed:
+            mac = keyed.copy()
+            mac.update(message)
+            matched |= hmac.compare_digest(mac.hexdigest().encode(), given_bytes)
         if not matched:
             return AuthFailure("bad_signature", "X-Signature does not match the request")
         return self.nonces.remember(nonce, ts, now)
