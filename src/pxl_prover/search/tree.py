@@ -117,6 +117,10 @@ class TreeBranch(Branch):
     probes = True  # see `try_children`
 
     def __init__(self, shared: TreeShared, root: int, entries: dict[int, int]) -> None:
+        # K and T split clauses of three or more sides first (`Branch.pick_or`): LWB
+        # kt_ph_p #6 closes in 36,000 rules instead of 266,000, k_ph_p #5 in 5,100
+        # instead of 21,600
+        self.wide_first = cdcl.applies(shared.logic)
         super().__init__(shared, root, entries)
         self.me = World()
         self._box_cache: tuple[Any, int, frozenset[int]] = (None, 0, frozenset())
