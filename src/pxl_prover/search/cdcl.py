@@ -117,14 +117,16 @@ class Abstraction:
 
 def _justified(
     fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
-) -> set[int]:
+) -> tuple[set[int], list[int], list[int], list[int]]:
     """The formulas the world needs under `model` (the solver's, indexed by variable):
     the set, and downwards the parts that make each needed formula true. A disjunction
     takes a side already needed, else a true one, a box or diamond only if the other
-    side is false: so that few boxes and diamonds are needed."""
+    side is false: so that few boxes and diamonds are needed. Also the needed boxes,
+    diamonds and atoms, in the order met (one walk instead of one per kind)."""
     true = set(model)
     kinds, a_of, b_of = fs.kind, fs.a, fs.b
     needed: set[int] = set()
+    by_kind: tuple[list[int], ...] = ([], [], [], [], [], [], [], [])
     todo = list(initial)
     while todo:
         f = todo.pop()
@@ -132,6 +134,7 @@ def _justified(
             continue
         needed.add(f)
         kind = kinds[f]
+        by_kind[kind].append(f)
         if kind == AND:
             todo += (a_of[f], b_of[f])
         elif kind == OR:
@@ -144,7 +147,7 @@ def _justified(
                 todo.append(b)
         elif reflexive and (kind == BOX or (kind == DIA and var.get(a_of[f]) in true)):
             todo.append(a_of[f])
-    return needed
+    return needed, by_kind[BOX], by_kind[DIA], by_kind[ATOM]
 
 
 def solve_world(
@@ -165,17 +168,18 @@ def solve_world(
             core = set(solver.get_core() or ())
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []
-        needed = _justified(fs, abstraction.var, initial, model, reflexive)
+        needed, boxes, dias, atoms = _justified(fs, abstraction.var, initial, model, reflexive)
         charge(len(needed) // 4 + 1)  # a tableau node costs about four formulas here
-        boxes = [f for f in needed if fs.kind[f] == BOX]
-        contents = frozenset(fs.a[f] for f in boxes)
-        dias = [f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)]
+        a_of = fs.a
+        contents = frozenset([a_of[f] for f in boxes])
+        if reflexive:
+            dias = [f for f in dias if a_of[f] not in needed]
         learnt = _successors(abstraction, boxes, contents, dias, decide_each)
         if isinstance(learnt, tuple):
             solver.add_clause(learnt)
             continue
-        atoms = tuple(sorted(fs.name[f] for f in needed if fs.kind[f] == ATOM))
-        return World(atoms, learnt, frozenset(needed))
+        names = fs.name
+        return World(tuple(sorted([names[f] for f in atoms])), learnt, frozenset(needed))
 
 
 def _successors(
