@@ -30,10 +30,11 @@ from pxl_prover.logics import Logic
 from pxl_prover.search.formulas import AND, ATOM, BOT, BOX, DIA, NATOM, OR, TOP, Formulas
 from pxl_prover.search.models import Found, World
 
-# decides successor sets (each with a member few sets share) until one is unsatisfiable:
-# all their models, or that one's index and unsatisfiable core (a subset of its set)
+# decides successor sets (each the boxes' contents and a diamond's content) until one is
+# unsatisfiable: all their models, or that one's index and unsatisfiable core (a subset
+# of its set)
 DecideEach = Callable[
-    [list[tuple[frozenset[int], int | None]]],
+    [list[tuple[frozenset[int], int]]],
     list[Found] | tuple[int, frozenset[int]],
 ]
 
@@ -193,7 +194,7 @@ def _successors(
     unsatisfiable: not that diamond with the boxes its core used (in T: or its content
     here, which would make the world its own witness)."""
     fs = abstraction.fs
-    outcome = decide_each([(contents | {fs.a[d]}, fs.a[d]) for d in dias])
+    outcome = decide_each([(contents, fs.a[d]) for d in dias])
     if isinstance(outcome, list):
         return [model for model, _ in outcome]
     i, core = outcome
