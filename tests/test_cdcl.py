@@ -149,3 +149,17 @@ def test_lwb_kt_ph_p_6_is_proved_through_the_whole_pipeline(prover) -> None:
     answer = prover.prove(_lwb_formula("kt/kt_ph_p.txt", 6), "T", timeout_ms=120_000)
     assert answer["verdict"] == "proved", answer.get("limits")
     assert answer["verified"] is True
+
+
+def test_a_cached_model_is_found_from_the_boxes_contents_and_the_diamonds_content() -> None:
+    """`satisfied_with(base, content)` answers for the set base | {content}: a model
+    cached for a superset of it, never one of a set missing a member."""
+    fs = Formulas()
+    p, q, r = (fs.intern(parse(name)) for name in ("P", "Q", "R"))
+    shared = TreeShared(fs, get_logic("K"), None, None)
+    world = World(("P", "Q"))
+    shared.remember_model(frozenset([p, q]), world)
+    assert shared.satisfied_with(frozenset([p]), q) == (world, frozenset())
+    assert shared.satisfied_with(frozenset(), q) == (world, frozenset())
+    assert shared.satisfied_with(frozenset([r]), q) is None
+    assert shared.satisfied_with(frozenset([p]), r) is None
