@@ -39,6 +39,10 @@ DecideEach = Callable[
 ]
 
 SOLVER = "m22"
+# conflicts the solver may spend before the search's limits are looked at again: a hard
+# world (pigeonhole with 9 pigeons, tests/test_search_processes.py) took seconds of CPU
+# in one call, past the deadline
+CONFLICTS_PER_CHECK = 2000
 
 
 def applies(logic: Logic) -> bool:
@@ -165,7 +169,12 @@ def solve_world(
     assumptions = [var.get(f) or literal(f) for f in initial]
     charge((abstraction.nvars - known) // 16 + 1)
     while True:
-        if not solver.solve(assumptions=assumptions):
+        solver.conf_budget(CONFLICTS_PER_CHECK)
+        status = solver.solve_limited(assumptions=assumptions)
+        if status is None:  # out of conflicts: the limits are looked at, then on
+            charge(1024)
+            continue
+        if not status:
             core = set(solver.get_core() or ())
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []
