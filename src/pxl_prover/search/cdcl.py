@@ -30,13 +30,16 @@ from pxl_prover.logics import Logic
 from pxl_prover.search.formulas import AND, ATOM, BOT, BOX, DIA, NATOM, OR, TOP, Formulas
 from pxl_prover.search.models import Found, World
 
-# decides successor sets (each the boxes' contents and a diamond's content) until one is
-# unsatisfiable: all their models, or that one's index and unsatisfiable core (a subset
-# of its set)
+# decides successor sets (each with a member few sets share) until one is unsatisfiable:
+# all their models, or that one's index and unsatisfiable core (a subset of its set)
 DecideEach = Callable[
-    [list[tuple[frozenset[int], int]]],
+    [list[tuple[frozenset[int], int | None]]],
     list[Found] | tuple[int, frozenset[int]],
 ]
+
+# a cached model of a successor set, given as the boxes' contents and a diamond's content
+# (`TreeShared.satisfied_with`: most are answered without making the set)
+Cached = Callable[[frozenset[int], int], Found | None]
 
 SOLVER = "m22"
 # conflicts the solver may spend before the search's limits are looked at again: a hard
@@ -122,6 +125,13 @@ class Abstraction:
 
 def _justified(
     fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
+) -> set[int]:
+    """The formulas the world needs under `model` (`_needed`)."""
+    return _needed(fs, var, initial, model, reflexive)[0]
+
+
+def _needed(
+    fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
 ) -> tuple[set[int], list[int], list[int], list[int]]:
     """The formulas the world needs under `model` (the solver's, indexed by variable):
     the set, and downwards the parts that make each needed formula true. A disjunction
@@ -159,6 +169,7 @@ def solve_world(
     abstraction: Abstraction,
     initial: frozenset[int],
     decide_each: DecideEach,
+    cached: Cached,
     charge: Callable[[int], None],
 ) -> World | frozenset[int]:
     """A model of the world set `initial` (K, or T if the abstraction is reflexive), or
@@ -178,13 +189,13 @@ def solve_world(
             core = set(solver.get_core() or ())
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []
-        needed, boxes, dias, atoms = _justified(fs, abstraction.var, initial, model, reflexive)
+        needed, boxes, dias, atoms = _needed(fs, abstraction.var, initial, model, reflexive)
         charge(len(needed) // 4 + 1)  # a tableau node costs about four formulas here
         a_of = fs.a
         contents = frozenset([a_of[f] for f in boxes])
         if reflexive:
             dias = [f for f in dias if a_of[f] not in needed]
-        learnt = _successors(abstraction, boxes, contents, dias, decide_each)
+        learnt = _successors(abstraction, boxes, contents, dias, decide_each, cached)
         if isinstance(learnt, tuple):
             solver.add_clause(learnt)
             continue
@@ -198,16 +209,21 @@ def _successors(
     contents: frozenset[int],
     dias: list[int],
     decide_each: DecideEach,
+    cached: Cached,
 ) -> list[World] | tuple[int, ...]:
     """The models of the diamonds' successors, or a clause to learn when one of them is
     unsatisfiable: not that diamond with the boxes its core used (in T: or its content
     here, which would make the world its own witness)."""
     fs = abstraction.fs
-    outcome = decide_each([(contents, fs.a[d]) for d in dias])
+    models = [cached(contents, fs.a[d]) for d in dias]
+    unknown = [i for i, found in enumerate(models) if found is None]
+    outcome = decide_each([(contents | {fs.a[dias[i]]}, fs.a[dias[i]]) for i in unknown])
     if isinstance(outcome, list):
-        return [model for model, _ in outcome]
+        for i, found in zip(unknown, outcome, strict=True):
+            models[i] = found
+        return [found[0] for found in models if found is not None]
     i, core = outcome
-    var, d = abstraction.var, dias[i]
+    var, d = abstraction.var, dias[unknown[i]]
     clause = [-var[d]] + [-var[b] for b in boxes if fs.a[b] in core]
     if abstraction.reflexive:
         clause.append(abstraction.literal(fs.a[d]))

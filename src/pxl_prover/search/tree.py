@@ -224,31 +224,26 @@ class TreeBranch(Branch):
             return self.remember_looping(key, outcome)
         return shared.remember_model(key, outcome[0])
 
-    def decide_each(self, keys: list[tuple[frozenset[int], int]]) -> list[Found] | tuple[int, Core]:
-        """Decide successor sets, each given as what every successor starts with and the
-        content of its diamond (also the hint), until one is unsatisfiable (its index
-        and core) or all are satisfiable (their models, in order). In K and T, cached
-        models are looked up first without making the sets (`satisfied_with`). Of the
-        rest, the second and later ones are first probed (if the family `probes`), each
-        allowed to decide only a few successor sets, so that one that closes quickly is
-        not found only after the first one's large model is built (LWB `branch`: the
-        refuted diamond comes last); the rest are then decided in full, in order. Inside
-        a probe, worlds do not probe again, so that a probe's cost does not compound with
-        the depth; what a probe completes (models, cores) stays in the caches."""
+    def decide_each(
+        self, keys: list[tuple[frozenset[int], int | None]]
+    ) -> list[Found] | tuple[int, Core]:
+        """Decide successor sets (with their hints) until one is unsatisfiable (its
+        index and core) or all are satisfiable (their models, in order). The second and
+        later ones are first probed (if the family `probes`), each allowed to decide
+        only a few successor sets, so that one that closes quickly is not found only
+        after the first one's large model is built (LWB `branch`: the refuted diamond
+        comes last); the rest are then decided in full, in order. Inside a probe, worlds
+        do not probe again, so that a probe's cost does not compound with the depth;
+        what a probe completes (models, cores) stays in the caches."""
         shared = self.shared
         found: dict[int, Found] = {}
-        if cdcl.applies(self.logic):
-            for i, (base, content) in enumerate(keys):
-                model = shared.satisfied_with(base, content)
-                if model is not None:
-                    found[i] = model
-        order = [i for i in range(len(keys)) if i not in found]
-        if len(order) > 1 and shared.cap == _NO_CAP and self.probes:
-            left = order[:1]
-            for i in order[1:]:
+        order = range(len(keys))
+        if len(keys) > 1 and shared.cap == _NO_CAP and self.probes:
+            left = [0]
+            for i in range(1, len(keys)):
                 cap = shared.cap = shared.successors + _PROBE
                 try:
-                    outcome = self.decide(keys[i][0] | {keys[i][1]}, keys[i][1])
+                    outcome = self.decide(*keys[i])
                 except Budget as over:
                     if over.cap != cap:
                         raise
@@ -261,7 +256,7 @@ class TreeBranch(Branch):
                 found[i] = outcome
             order = left
         for i in order:
-            outcome = self.decide(keys[i][0] | {keys[i][1]}, keys[i][1])
+            outcome = self.decide(*keys[i])
             if isinstance(outcome, frozenset):
                 return i, outcome
             found[i] = outcome
@@ -337,7 +332,9 @@ class TreeBranch(Branch):
         shared = self.shared
         if shared.abstraction is None:
             shared.abstraction = cdcl.Abstraction(self.fs, self.logic.reflexive)
-        return cdcl.solve_world(shared.abstraction, initial, self.decide_each, shared.charge)
+        return cdcl.solve_world(
+            shared.abstraction, initial, self.decide_each, shared.satisfied_with, shared.charge
+        )
 
     def expand(self, start: int | None = None) -> tuple[tuple[Any, ...], set[int]]:
         """The root world of a K or T search is first handed to the CDCL solver (its
@@ -373,7 +370,7 @@ class TreeBranch(Branch):
         """Decide the successors of this world's diamonds (`decide_each`) until one is
         unsatisfiable, which closes the world, or all are satisfiable."""
         inherited = self.inherited()
-        outcome = self.decide_each([(inherited, content) for _, content in pending])
+        outcome = self.decide_each([(inherited | {content}, content) for _, content in pending])
         if isinstance(outcome, tuple):
             i, core = outcome
             self.close_by_child(S_DIA, pending[i][0], pending[i][1], core)
