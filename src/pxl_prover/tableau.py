@@ -10,7 +10,8 @@ How the search works, and why:
     order: conjunctions, boxes and literals at once (an atom and its negation, or a
     box and its dual diamond, close the branch: `search.complements`); then
     disjunctions (first one whose side is already refuted, i.e. unit propagation,
-    then a chosen side that is a disjunction itself, then the oldest); then
+    then a chosen side that is a disjunction itself, then in K and T the oldest
+    with three or more sides, then the oldest); then
     diamonds; then seriality. Each logic changes which worlds a box reaches, which frame steps
     (Refl/Sym/Trans/Eucl) justify that, and when a diamond is already fulfilled.
   * K, T, D, S4 ("tree mode", `search.tree`, `search.s4`): nothing at a successor

@@ -37,7 +37,15 @@ DecideEach = Callable[
     list[Found] | tuple[int, frozenset[int]],
 ]
 
+# a cached model of a successor set, given as the boxes' contents and a diamond's content
+# (`TreeShared.satisfied_with`: most are answered without making the set)
+Cached = Callable[[frozenset[int], int], Found | None]
+
 SOLVER = "m22"
+# conflicts the solver may spend before the search's limits are looked at again: a hard
+# world (pigeonhole with 9 pigeons, tests/test_search_processes.py) took seconds of CPU
+# in one call, past the deadline
+CONFLICTS_PER_CHECK = 2000
 
 
 def applies(logic: Logic) -> bool:
@@ -118,13 +126,22 @@ class Abstraction:
 def _justified(
     fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
 ) -> set[int]:
+    """The formulas the world needs under `model` (`_needed`)."""
+    return _needed(fs, var, initial, model, reflexive)[0]
+
+
+def _needed(
+    fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
+) -> tuple[set[int], list[int], list[int], list[int]]:
     """The formulas the world needs under `model` (the solver's, indexed by variable):
     the set, and downwards the parts that make each needed formula true. A disjunction
     takes a side already needed, else a true one, a box or diamond only if the other
-    side is false: so that few boxes and diamonds are needed."""
+    side is false: so that few boxes and diamonds are needed. Also the needed boxes,
+    diamonds and atoms, in the order met (one walk instead of one per kind)."""
     true = set(model)
     kinds, a_of, b_of = fs.kind, fs.a, fs.b
     needed: set[int] = set()
+    by_kind: tuple[list[int], ...] = ([], [], [], [], [], [], [], [])
     todo = list(initial)
     while todo:
         f = todo.pop()
@@ -132,6 +149,7 @@ def _justified(
             continue
         needed.add(f)
         kind = kinds[f]
+        by_kind[kind].append(f)
         if kind == AND:
             todo += (a_of[f], b_of[f])
         elif kind == OR:
@@ -144,13 +162,14 @@ def _justified(
                 todo.append(b)
         elif reflexive and (kind == BOX or (kind == DIA and var.get(a_of[f]) in true)):
             todo.append(a_of[f])
-    return needed
+    return needed, by_kind[BOX], by_kind[DIA], by_kind[ATOM]
 
 
 def solve_world(
     abstraction: Abstraction,
     initial: frozenset[int],
     decide_each: DecideEach,
+    cached: Cached,
     charge: Callable[[int], None],
 ) -> World | frozenset[int]:
     """A model of the world set `initial` (K, or T if the abstraction is reflexive), or
@@ -161,21 +180,27 @@ def solve_world(
     assumptions = [var.get(f) or literal(f) for f in initial]
     charge((abstraction.nvars - known) // 16 + 1)
     while True:
-        if not solver.solve(assumptions=assumptions):
+        solver.conf_budget(CONFLICTS_PER_CHECK)
+        status = solver.solve_limited(assumptions=assumptions)
+        if status is None:  # out of conflicts: the limits are looked at, then on
+            charge(1024)
+            continue
+        if not status:
             core = set(solver.get_core() or ())
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []
-        needed = _justified(fs, abstraction.var, initial, model, reflexive)
+        needed, boxes, dias, atoms = _needed(fs, abstraction.var, initial, model, reflexive)
         charge(len(needed) // 4 + 1)  # a tableau node costs about four formulas here
-        boxes = [f for f in needed if fs.kind[f] == BOX]
-        contents = frozenset(fs.a[f] for f in boxes)
-        dias = [f for f in needed if fs.kind[f] == DIA and not (reflexive and fs.a[f] in needed)]
-        learnt = _successors(abstraction, boxes, contents, dias, decide_each)
+        a_of = fs.a
+        contents = frozenset([a_of[f] for f in boxes])
+        if reflexive:
+            dias = [f for f in dias if a_of[f] not in needed]
+        learnt = _successors(abstraction, boxes, contents, dias, decide_each, cached)
         if isinstance(learnt, tuple):
             solver.add_clause(learnt)
             continue
-        atoms = tuple(sorted(fs.name[f] for f in needed if fs.kind[f] == ATOM))
-        return World(atoms, learnt, frozenset(needed))
+        names = fs.name
+        return World(tuple(sorted([names[f] for f in atoms])), learnt, frozenset(needed))
 
 
 def _successors(
@@ -184,16 +209,21 @@ def _successors(
     contents: frozenset[int],
     dias: list[int],
     decide_each: DecideEach,
+    cached: Cached,
 ) -> list[World] | tuple[int, ...]:
     """The models of the diamonds' successors, or a clause to learn when one of them is
     unsatisfiable: not that diamond with the boxes its core used (in T: or its content
     here, which would make the world its own witness)."""
     fs = abstraction.fs
-    outcome = decide_each([(contents | {fs.a[d]}, fs.a[d]) for d in dias])
+    models = [cached(contents, fs.a[d]) for d in dias]
+    unknown = [i for i, found in enumerate(models) if found is None]
+    outcome = decide_each([(contents | {fs.a[dias[i]]}, fs.a[dias[i]]) for i in unknown])
     if isinstance(outcome, list):
-        return [model for model, _ in outcome]
+        for i, found in zip(unknown, outcome, strict=True):
+            models[i] = found
+        return [found[0] for found in models if found is not None]
     i, core = outcome
-    var, d = abstraction.var, dias[i]
+    var, d = abstraction.var, dias[unknown[i]]
     clause = [-var[d]] + [-var[b] for b in boxes if fs.a[b] in core]
     if abstraction.reflexive:
         clause.append(abstraction.literal(fs.a[d]))

@@ -83,6 +83,8 @@ class Branch:
     justify a relation (`frame_step`), how pending diamonds are fulfilled
     (`next_diamond`) and what an open saturated branch is a model of (`saturated`)."""
 
+    wide_first = False  # see `pick_or`
+
     def __init__(self, shared: Shared, root: int, entries: dict[int, int]) -> None:
         self.shared = shared
         self.fs = shared.fs
@@ -95,6 +97,8 @@ class Branch:
         self.ors: list[tuple[int, int, int]] = []
         self.dias: list[tuple[int, int, int]] = []
         self.or_ptr = 0
+        self.wides: list[tuple[int, int, int]] = []  # disjunctions with a disjunction side
+        self.wide_ptr = 0
         self.units: list[tuple[int, int, int]] = []  # disjunctions with a refuted side
         self.unit_ptr = 0
         self.follow: tuple[int, int, int] | None = None  # see `pick_or`
@@ -144,6 +148,8 @@ class Branch:
             self.dia_ptr,
             len(self.units),
             self.unit_ptr,
+            len(self.wides),
+            self.wide_ptr,
         )
 
     def undo(self, m: tuple[int, ...]) -> None:
@@ -162,6 +168,8 @@ class Branch:
         self.dia_ptr = m[5]
         del self.units[m[6] :]
         self.unit_ptr = m[7]
+        del self.wides[m[8] :]
+        self.wide_ptr = m[9]
         self.queue.clear()
         self.clash = None
         self.follow = None
@@ -198,6 +206,8 @@ class Branch:
                 self.modal_complement(x, fid, eid)
         elif kind == OR:
             self.ors.append((x, fid, eid))
+            if self.wide_first and (fs.kind[fs.a[fid]] == OR or fs.kind[fs.b[fid]] == OR):
+                self.wides.append((x, fid, eid))
             if self.contradicted(x, fs.a[fid]) or self.contradicted(x, fs.b[fid]):
                 self.units.append((x, fid, eid))
         elif kind == DIA:
@@ -276,7 +286,10 @@ class Branch:
         closes at once, so this is unit propagation), else the side just chosen if it is
         a disjunction itself (`follow`: a nested disjunction is split as one clause of
         many sides, the way LWB `ph` needs a pigeon placed in each hole in turn before
-        anything else is tried), else the oldest open one."""
+        anything else is tried), else the oldest open one with a disjunction as a side if
+        the family splits `wide_first` (a clause of three or more sides: two-sided
+        clauses such as LWB `ph`'s "not two pigeons in one hole" are better left to unit
+        propagation), else the oldest open one."""
         fs, ents_of = self.fs, self.ents
         units = self.units
         while self.unit_ptr < len(units):
@@ -290,6 +303,14 @@ class Branch:
             ents = ents_of[follow[0]]
             if fs.a[follow[1]] not in ents and fs.b[follow[1]] not in ents:
                 return follow
+        wides = self.wides
+        while self.wide_ptr < len(wides):
+            x, fid, e = wides[self.wide_ptr]
+            ents = ents_of[x]
+            if fs.a[fid] in ents or fs.b[fid] in ents:
+                self.wide_ptr += 1
+            else:
+                return x, fid, e
         ors = self.ors
         while self.or_ptr < len(ors):
             x, fid, e = ors[self.or_ptr]
