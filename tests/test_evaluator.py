@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import formulas
 
 from pxl_prover.check.evaluator import check_frame, confirm, falsifies, true_worlds
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.formula import And, Atom, Box, Dia, Formula, Iff, Implies, Not, Or
+from pxl_prover.formula import And, Atom, Box, Dia, Formula, Iff, Implies, Not, Or, Top
 from pxl_prover.logics import Logic, get_logic
-from pxl_prover.syntax import parse
+from pxl_prover.syntax import parse, to_ascii
 
 
 def model(relation: list[tuple[str, str]], true: dict[str, list[str]], world: str = "a"):
@@ -118,3 +121,46 @@ def test_json_round_trip() -> None:
 def test_from_json_rejects_bad_shapes_with_a_clear_message(data: object, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         Countermodel.from_json(data)
+
+
+def _holds(model: Countermodel, f: Formula, w: str) -> bool:
+    """The textbook truth condition at one world, recursively (small formulas only)."""
+    succ = [v for u, v in model.relation if u == w]
+    match f:
+        case Atom(name):
+            return name in model.true_atoms(w)
+        case Not(a):
+            return not _holds(model, a, w)
+        case And(a, b):
+            return _holds(model, a, w) and _holds(model, b, w)
+        case Or(a, b):
+            return _holds(model, a, w) or _holds(model, b, w)
+        case Implies(a, b):
+            return not _holds(model, a, w) or _holds(model, b, w)
+        case Iff(a, b):
+            return _holds(model, a, w) == _holds(model, b, w)
+        case Box(a):
+            return all(_holds(model, a, v) for v in succ)
+        case Dia(a):
+            return any(_holds(model, a, v) for v in succ)
+    return isinstance(f, Top)
+
+
+_WORLDS = ("a", "b", "c", "d")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    formulas(max_leaves=10, atoms=("A", "B")),
+    st.sets(st.tuples(st.sampled_from(_WORLDS), st.sampled_from(_WORLDS))),
+    st.dictionaries(st.sampled_from(_WORLDS), st.lists(st.sampled_from(["A", "B"]), unique=True)),
+)
+def test_equal_subformulas_evaluated_once_hold_where_each_would(
+    f: Formula, relation: set[tuple[str, str]], true: dict[str, list[str]]
+) -> None:
+    """Equal subformulas share one evaluation: the same text parsed twice gives distinct
+    but equal nodes, and the connective must still count (BOX A is not DIA A)."""
+    m = Countermodel(_WORLDS, tuple(sorted(relation)), {w: tuple(a) for w, a in true.items()}, "a")
+    text = to_ascii(f)
+    for goal in (f, And(parse(text), Box(parse(text))), Or(Dia(parse(text)), Not(parse(text)))):
+        assert true_worlds(m, goal) == {w for w in _WORLDS if _holds(m, goal, w)}

@@ -3,7 +3,9 @@
 A refutation counts as verified only when this module confirms it, so it shares no
 code with the search (no NNF, no tableau): it evaluates the ORIGINAL goal, every
 connective by its textbook truth condition, computing for each subformula the set of
-worlds where it holds (iteratively, because goals nest thousands deep).
+worlds where it holds (iteratively, because goals nest thousands deep). Equal subformulas
+are evaluated once: a node's class is its connective and its children's classes (LWB's
+k_branch_n #12 has 4,489 nodes in 318 classes, and a model of 8,191 worlds).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def true_worlds(model: Countermodel, goal: Formula) -> frozenset[str]:
     for w in worlds:
         for name in model.true_atoms(w):
             atom_ext.setdefault(name, set()).add(w)
-    ext: dict[int, frozenset[str]] = {}
+    classes: dict[tuple[object, ...], int] = {}  # connective + children's classes -> class
+    of: dict[int, int] = {}  # id(node) -> its class
+    ext: list[frozenset[str]] = []  # class -> the worlds where its formulas hold
 
     def sub(f: Formula) -> list[Formula]:
         match f:
@@ -56,6 +60,9 @@ def true_worlds(model: Countermodel, goal: Formula) -> frozenset[str]:
             case And(a, b) | Or(a, b) | Implies(a, b) | Iff(a, b):
                 return [a, b]
         return []
+
+    def holds(f: Formula) -> frozenset[str]:
+        return ext[of[id(f)]]
 
     def value(f: Formula) -> frozenset[str]:
         match f:
@@ -66,32 +73,37 @@ def true_worlds(model: Countermodel, goal: Formula) -> frozenset[str]:
             case Bot():
                 return frozenset()
             case Not(a):
-                return worlds - ext[id(a)]
+                return worlds - holds(a)
             case And(a, b):
-                return ext[id(a)] & ext[id(b)]
+                return holds(a) & holds(b)
             case Or(a, b):
-                return ext[id(a)] | ext[id(b)]
+                return holds(a) | holds(b)
             case Implies(a, b):
-                return (worlds - ext[id(a)]) | ext[id(b)]
+                return (worlds - holds(a)) | holds(b)
             case Iff(a, b):
-                return worlds - (ext[id(a)] ^ ext[id(b)])
+                return worlds - (holds(a) ^ holds(b))
             case Box(a):
-                return frozenset(w for w in worlds if succ[w] <= ext[id(a)])
+                return frozenset(w for w in worlds if succ[w] <= holds(a))
             case Dia(a):
-                return frozenset(w for w in worlds if succ[w] & ext[id(a)])
+                return frozenset(w for w in worlds if succ[w] & holds(a))
         raise TypeError(f"not a formula: {f!r}")
 
     stack: list[tuple[Formula, bool]] = [(goal, False)]
     while stack:
         f, ready = stack.pop()
-        if id(f) in ext:
+        if id(f) in of:
             continue
         if ready:
-            ext[id(f)] = value(f)
+            name = f.name if isinstance(f, Atom) else None
+            key = (type(f), name, *(of[id(a)] for a in sub(f)))
+            if key not in classes:
+                classes[key] = len(ext)
+                ext.append(value(f))
+            of[id(f)] = classes[key]
             continue
         stack.append((f, True))
-        stack.extend((a, False) for a in sub(f) if id(a) not in ext)
-    return ext[id(goal)]
+        stack.extend((a, False) for a in sub(f) if id(a) not in of)
+    return holds(goal)
 
 
 def falsifies(model: Countermodel, goal: Formula) -> bool:

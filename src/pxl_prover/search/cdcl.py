@@ -23,6 +23,7 @@ independent evaluator confirm, like every other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pysat.solvers import Solver
 
@@ -165,6 +166,18 @@ def _needed(
     return needed, by_kind[BOX], by_kind[DIA], by_kind[ATOM]
 
 
+def solve(solver: Any, assumptions: list[int], charge: Callable[[int], None]) -> bool:
+    """The solver's answer under `assumptions`, asked in slices of conflicts with the
+    search's limits looked at between them (`charge` of a slice's worth of nodes): a hard
+    propositional core (pigeonhole) would otherwise keep one call past any deadline."""
+    while True:
+        solver.conf_budget(CONFLICTS_PER_CHECK)
+        answer = solver.solve_limited(assumptions=assumptions)
+        if answer is not None:
+            return bool(answer)
+        charge(1024)
+
+
 def solve_world(
     abstraction: Abstraction,
     initial: frozenset[int],
@@ -180,12 +193,7 @@ def solve_world(
     assumptions = [var.get(f) or literal(f) for f in initial]
     charge((abstraction.nvars - known) // 16 + 1)
     while True:
-        solver.conf_budget(CONFLICTS_PER_CHECK)
-        status = solver.solve_limited(assumptions=assumptions)
-        if status is None:  # out of conflicts: the limits are looked at, then on
-            charge(1024)
-            continue
-        if not status:
+        if not solve(solver, assumptions, charge):
             core = set(solver.get_core() or ())
             return frozenset(f for f in initial if abstraction.var[f] in core)
         model = solver.get_model() or []

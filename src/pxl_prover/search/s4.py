@@ -47,7 +47,6 @@ from pxl_prover.search.tree import Core, Handles, TreeBranch, TreeShared, handle
 _LOOPING_KEPT = 8  # looping models kept per set
 _SELF_WITNESS_ROUNDS = 8  # see `S4Branch.self_witnessing`
 _SELF_WITNESS_TRIES = 4
-_CONFLICTS_PER_SLICE = 200  # see `S4Branch.solve`
 _LOCAL_PROBE = 512  # search nodes a sibling's local probe may take (see `S4Branch.decide_each`)
 
 
@@ -314,18 +313,6 @@ class S4Branch(TreeBranch):
         shared.charge((abstraction.nvars - known) // 16 + 1)
         return abstraction, members
 
-    def solve(self, solver: Any, assumptions: list[int]) -> bool:
-        """The solver's answer under these assumptions, asked in slices of conflicts with
-        the search's limits checked between them: a hard propositional core (LWB
-        s4_ph_p #21, pigeonhole) would otherwise keep the solver past any deadline."""
-        while True:
-            solver.conf_budget(_CONFLICTS_PER_SLICE)
-            answer = solver.solve_limited(assumptions=assumptions)
-            if answer is not None:
-                return bool(answer)
-            self.shared.charge(_CONFLICTS_PER_SLICE)
-            self.shared.check_limits()
-
     def refuted(self, content: int) -> frozenset[int] | None:
         """The members of the successor set for a diamond with this content (the
         inherited boxes and the content) that the CDCL solver finds inconsistent with the
@@ -345,7 +332,7 @@ class S4Branch(TreeBranch):
         _, assumptions, owners = self._probe_cache
         abstraction, own = self.literals(frozenset([content]))
         solver = abstraction.solver
-        if self.solve(solver, [*assumptions, own[content]]):
+        if cdcl.solve(solver, [*assumptions, own[content]], self.shared.charge):
             return None
         core = set(solver.get_core() or ())
         refuted = {k for lit in core for k in owners.get(lit, ())}
@@ -375,13 +362,13 @@ class S4Branch(TreeBranch):
             lits = [var[fs.a[f]] for f in needed if fs.kind[f] == DIA and var[fs.a[f]] not in true]
             if not lits:
                 return needed
-            if self.solve(solver, [*assumptions, *extra, *lits]):
+            if cdcl.solve(solver, [*assumptions, *extra, *lits], self.shared.charge):
                 extra += lits
                 model = solver.get_model() or []
                 continue
             grew = False
             for lit in lits[:_SELF_WITNESS_TRIES]:
-                if self.solve(solver, [*assumptions, *extra, lit]):
+                if cdcl.solve(solver, [*assumptions, *extra, lit], self.shared.charge):
                     extra.append(lit)
                     model = solver.get_model() or []
                     grew = True
@@ -408,7 +395,7 @@ class S4Branch(TreeBranch):
         solver, assumptions = abstraction.solver, list(set(members.values()))
         fids = frozenset(k if k >= 0 else -1 - k for k in initial)
         while True:
-            if not self.solve(solver, assumptions):
+            if not cdcl.solve(solver, assumptions, self.shared.charge):
                 core = set(solver.get_core() or ())
                 return frozenset(k for k, lit in members.items() if lit in core)
             needed = self.self_witnessing(abstraction, assumptions, fids, solver.get_model() or [])
