@@ -3,10 +3,12 @@
 Starting Coq and loading the kernel costs far more than checking a certificate, so a
 session loads the kernel once, checks a certificate and then returns to the kernel-loaded
 state with `BackTo`, ready for the next one. A check is one write: one line with the
-theorem as a definition, `Check` of it and, when needed, `Print Assumptions` of it; then
-`BackTo`. (`Theorem T : S. Proof t.` is `Theorem T : S. Proof. exact t. Qed.`; the kernel
-checks `t` against `S` exactly as it does for `Definition T : S := t.`, which spares Coq
-the proof mode and its goal display.)
+theorem as a definition and, when needed, `Print Assumptions` of it; then `BackTo`.
+(`Theorem T : S. Proof t.` is `Theorem T : S. Proof. exact t. Qed.`; the kernel checks `t`
+against `S` exactly as it does for `Definition T : S := t.`, which spares Coq the proof
+mode and its goal display.) Numerals below 1024 are sent as the kernel's constants for
+them (`7` as `nm7`, coq/Numerals.v): Coq reads a numeral by running its number notation's
+conversion function, a constant by a name lookup (twice as fast on large certificates).
 
 "Checked by Coq" fails closed:
   * coqtop starts with `-q` (no coqrc) in an environment without the caller's HOME, XDG,
@@ -14,8 +16,12 @@ the proof mode and its goal display.)
     match the build's manifest: nothing but Coq's standard library and the kernel is loaded.
   * A certificate is handed to Coq only in the shape the gate admits (`check.gate.read`),
     and accepted only on a positive answer (`check.acceptance.judge`): Coq said the theorem is
-    defined, with no proof left open, and its type as Coq displays it is the claim we sent.
-    An error, an anomaly, a warning, or output of any other shape is not an acceptance.
+    defined, with the claim we sent as its type, and no proof left open. An error, an
+    anomaly, a warning, or output of any other shape is not an acceptance. That Coq reads
+    claims as they are written is checked when the session starts
+    (`check.acceptance.reads_as_written`), and, when numerals are sent as constants, that
+    each constant is its numeral (`NUMERALS_AUDIT`, proved by `eq_refl`, resting on
+    nothing): a session whose Coq fails either is not used.
   * What the proof rests on is `Print Assumptions` of the checked theorem itself. It walks
     every opaque proof the theorem depends on (about half a second, several times a whole
     check), so it is asked of the first theorem checked with each kernel lemma, and the
@@ -32,7 +38,6 @@ closed; its owner replaces it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import resource
 import signal
@@ -44,7 +49,14 @@ from dataclasses import dataclass
 import pexpect
 from pexpect.fdpexpect import fdspawn
 
-from .check.acceptance import Rejected, Transcript, judge, undeclared_axioms
+from .check.acceptance import (
+    AUDIT_CLAIM,
+    Rejected,
+    Transcript,
+    judge,
+    reads_as_written,
+    undeclared_axioms,
+)
 from .check.gate import CertificateFormatError, read
 from .kernel import (
     CERTIFICATE_MODULES,
@@ -71,6 +83,17 @@ START_TIMEOUT_S = 60.0
 ASSUMPTIONS_TIMEOUT_S = 60.0
 # Inputs up to this size fit in a pipe's buffer and are written directly.
 _DIRECT_WRITE_BYTES = 16384
+# The kernel's constants for numerals (coq/Numerals.v): `nm0` .. `nm1023`.
+NUMERAL_CONSTANTS = 1024
+_CONSTANT_OF = {str(value): f"nm{value}" for value in range(NUMERAL_CONSTANTS)}
+# Each constant is its numeral, by computation (a kernel without the constants fails it,
+# and its sessions send numerals as they are).
+NUMERALS_AUDIT = (
+    "Definition pxl_numerals : @eq (list N) ["
+    + "; ".join(_CONSTANT_OF.values())
+    + f"]%list (Coq.Lists.List.map Coq.NArith.BinNatDef.N.of_nat "
+    f"(Coq.Lists.List.seq 0 {NUMERAL_CONSTANTS})) := eq_refl."
+)
 
 
 class SessionError(RuntimeError):
@@ -151,6 +174,42 @@ class CoqSession:
         if "Error" in output or opened:
             self.close()
             raise SessionError(f"the kernel did not load: {output.strip()}")
+        self.numeral_constants = False
+        self._audit()
+
+    def _audit(self) -> None:
+        """Find out whether the kernel has the numeral constants (each its numeral, resting
+        on nothing), then make sure Coq reads a claim, sent as certificates' claims are
+        sent, as written; return to the kernel-loaded state."""
+        self._send(f"{NUMERALS_AUDIT} Print Assumptions pxl_numerals.\nBackTo {self._state}.\n")
+        defined, _, _ = self._wait(START_TIMEOUT_S)
+        rests_on, _, _ = self._wait(START_TIMEOUT_S)
+        self._back(START_TIMEOUT_S)
+        self.numeral_constants = (
+            " ".join(defined.split()) == "<infomsg>pxl_numerals is defined</infomsg>"
+            and rests_on.strip() == "Closed under the global context"
+        )
+        claim = self.as_sent(AUDIT_CLAIM)
+        self._send(f"Check ({claim}).\nBackTo {self._state}.\n")
+        shown, _, _ = self._wait(START_TIMEOUT_S)
+        self._back(START_TIMEOUT_S)
+        if not reads_as_written(shown, claim):
+            self.close()
+            raise SessionError(f"Coq does not read claims as written: {shown.strip()[:500]}")
+
+    def as_sent(self, sentence: str) -> str:
+        """The sentence as this session sends it: numerals below `NUMERAL_CONSTANTS` as
+        the kernel's constants when it has them (`numeral_constants`), else as they are."""
+        if not self.numeral_constants:
+            return sentence
+        return _NUMERAL.sub(lambda match: _CONSTANT_OF.get(match.group(), match.group()), sentence)
+
+    def _back(self, timeout_s: float) -> None:
+        """Read the answer to `BackTo`: the session must be in its kernel-loaded state."""
+        _, state, opened = self._wait(timeout_s)
+        if state != self._state or opened:
+            self._abandon()
+            raise SessionError("Coq did not return to the kernel-loaded state")
 
     def alive(self) -> bool:
         return not self._closed and self._process.poll() is None
@@ -225,7 +284,7 @@ class CoqSession:
         self.uses += 1
         known = _ASSUMPTIONS.get((*self._started_as, shape.lemma))
         definition = f"Definition {theorem} : {shape.claim} := {shape.proof}."
-        sentences = [constructor_numerals(definition), f"Check {theorem}."]
+        sentences = [self.as_sent(definition)]
         if known is None:
             sentences.append(f"Print Assumptions {theorem}.")
         # One write: the sentences on one line, `BackTo` on the next. coqtop answers every
@@ -238,17 +297,13 @@ class CoqSession:
             if sentence.startswith("Print Assumptions"):
                 wait = max(wait, ASSUMPTIONS_TIMEOUT_S)
             answers.append(self._wait(wait))
-        _, state, opened = self._wait(max(deadline - time.monotonic(), 1.0))
-        if state != self._state or opened:
-            self._abandon()
-            raise SessionError("Coq did not return to the kernel-loaded state")
+        self._back(max(deadline - time.monotonic(), 1.0))
         transcript = Transcript(
             definition=answers[0][0],
-            checked=answers[1][0],
-            left_open=answers[0][2] + answers[1][2],
-            assumptions=answers[2][0] if known is None else None,
+            left_open="".join(answer[2] for answer in answers),
+            assumptions=answers[1][0] if known is None else None,
         )
-        verdict = judge(theorem, shape.claim, transcript)
+        verdict = judge(theorem, transcript)
         if isinstance(verdict, Rejected):
             out_of_memory = _OUT_OF_MEMORY in verdict.reason
             return CheckResult(False, (), verdict.reason, _ms_since(started), out_of_memory)
@@ -264,26 +319,6 @@ class CoqSession:
 _NUMERAL = re.compile(r"\b\d+\b")
 # Coq's error when an allocation fails under the session's RLIMIT_AS but Coq survives.
 _OUT_OF_MEMORY = "Error: Out of memory"
-
-
-@functools.lru_cache(maxsize=4096)
-def _binary(numeral: str) -> str:
-    """A numeral of `N` as the constructors it stands for: 0 is `N0`, 6 is `Npos (xO (xI xH))`."""
-    value = int(numeral)
-    if value == 0:
-        return "N0"
-    term = "xH"
-    for bit in bin(value)[3:]:  # below the leading 1, most significant first
-        term = f"({'xI' if bit == '1' else 'xO'} {term})"
-    return f"(Npos {term})"
-
-
-def constructor_numerals(sentence: str) -> str:
-    """The sentence with its numerals (all of type `N` in a certificate) written as `N`'s
-    constructors. Coq reads a numeral by evaluating a conversion function (a tenth of a
-    millisecond each, a third of a small check's cost); the constructors it reads as they
-    are. The claim Coq then displays (with numerals again) is compared with the one sent."""
-    return _NUMERAL.sub(lambda match: _binary(match.group()), sentence)
 
 
 def _ms_since(started: float) -> float:
