@@ -28,7 +28,7 @@ from pxl_prover.check.gate import THEOREM, read
 from pxl_prover.kernel import build_kernel
 from pxl_prover.logics import get_logic
 from pxl_prover.prooftree import Cut, OrRule, Tableau, Use
-from pxl_prover.sessions import CoqSession
+from pxl_prover.sessions import CoqSession, coq_limits
 from pxl_prover.sharing import share
 from pxl_prover.syntax import parse
 from pxl_prover.tableau import Proof, SearchCrashed, SearchOverran, search
@@ -98,7 +98,10 @@ def cpu_checks(
             path = Path(folder) / "timed.v"
             path.write_text(body)
             done = subprocess.run(
-                ["coqc", *session.kernel.load_args, str(path)], capture_output=True, text=True
+                ["coqc", *session.kernel.load_args, str(path)],
+                capture_output=True,
+                text=True,
+                preexec_fn=coq_limits(None),  # coqc needs coqtop's stack for deep terms
             )
         times = [
             float(u) + float(s) for u, s in re.findall(r"\(([\d.]+)u,([\d.]+)s\)", done.stdout)

@@ -124,7 +124,7 @@ class CheckResult:
     out_of_memory: bool = False
 
 
-def _coq_limits(limit_mb: int | None):
+def coq_limits(limit_mb: int | None):
     """Limits for a coqtop child: the memory cap (RLIMIT_AS) when one is set, and as much
     stack as the hard limit allows — coqtop, unlike coqc, overflows the default 8 MiB stack
     on certificates for goals nested a few hundred deep."""
@@ -155,7 +155,7 @@ class CoqSession:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_coq_limits(memory_limit_mb),
+            preexec_fn=coq_limits(memory_limit_mb),
         )
         self._reader = fdspawn(
             self._process.stdout,
