@@ -228,6 +228,36 @@ def test_a_session_whose_coq_reads_a_claim_otherwise_is_not_used(
         CoqSession(compiled_kernel)
 
 
+def test_theorems_kept_between_checks_change_no_verdict(
+    monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    """Small accepted theorems stay defined for a while (no `BackTo` after each): verdicts are
+    the same in every order, a rejection or a large certificate returns to the kernel-loaded
+    state, and no certificate can mention a kept theorem."""
+    monkeypatch.setattr(sessions, "KEEP_THEOREMS", 3)
+    session = CoqSession(compiled_kernel)
+    try:
+        for _round in range(3):
+            kept = []
+            for _ in range(5):
+                assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+                kept.append(session._kept)
+            assert kept == [1, 2, 3, 0, 1]  # the fourth returned to the kernel-loaded state
+            assert not session.check(FALSE_CERTIFICATE, c.THEOREM, 60).accepted
+            assert session._kept == 0
+        assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+        kept = f"{c.THEOREM}_{session.uses}"
+        assert session._kept == 1
+        mentions = TRUE_CERTIFICATE.replace("(TClose 0 1)", f"(TClose 0 1) {kept}")
+        refused = session.check(mentions, c.THEOREM, 60)
+        assert not refused.accepted and refused.elapsed_ms == 0.0
+        monkeypatch.setattr(sessions, "KEEP_CHARS", 10)  # every certificate is large now
+        assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+        assert session._kept == 0
+    finally:
+        session.close()
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

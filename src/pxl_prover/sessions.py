@@ -3,7 +3,8 @@
 Starting Coq and loading the kernel costs far more than checking a certificate, so a
 session loads the kernel once, checks a certificate and then returns to the kernel-loaded
 state with `BackTo`, ready for the next one. A check is one write: one line with the
-theorem as a definition and, when needed, `Print Assumptions` of it; then `BackTo`.
+theorem as a definition and, when needed, `Print Assumptions` of it; then, every
+`KEEP_THEOREMS` checks, after a large certificate or after a rejection, `BackTo`.
 (`Theorem T : S. Proof t.` is `Theorem T : S. Proof. exact t. Qed.`; the kernel checks `t`
 against `S` exactly as it does for `Definition T : S := t.`, which spares Coq the proof
 mode and its goal display.) Numerals below 1024 are sent as the kernel's constants for
@@ -28,9 +29,11 @@ conversion function, a constant by a name lookup (twice as fast on large certifi
     answer kept for that lemma, for every session started the same way (same kernel build,
     same command line, same clean environment: the same global environment):
     `check.gate.read` admits only `lemma _ t` + the VM cast with `t` built from kernel
-    constructors alone, and a session's environment is fixed (`BackTo` returns to the same
-    state, nothing a certificate says can change it), so every later certificate of that
-    lemma elaborates to a term over the same constants.
+    constructors alone, and a session's environment is the kernel's plus theorems checked
+    earlier under fresh names (`pxl_goal_<n>`), which no certificate can mention (a small
+    accepted theorem stays defined until `KEEP_THEOREMS` have been, then `BackTo` returns to
+    the kernel-loaded state: it costs a sixth of a small check), so every later certificate
+    of that lemma elaborates to a term over the same constants.
 A session that errors in a way it cannot recover from, hangs past its timeout, or dies is
 closed; its owner replaces it.
 """
@@ -83,6 +86,10 @@ START_TIMEOUT_S = 60.0
 ASSUMPTIONS_TIMEOUT_S = 60.0
 # Inputs up to this size fit in a pipe's buffer and are written directly.
 _DIRECT_WRITE_BYTES = 16384
+# A checked theorem stays defined (under a fresh name) while the session has kept fewer than
+# this many since it was last in its kernel-loaded state, and its definition is this short.
+KEEP_THEOREMS = 100
+KEEP_CHARS = 4096
 # The kernel's constants for numerals (coq/Numerals.v): `nm0` .. `nm1023`.
 NUMERAL_CONSTANTS = 1024
 _CONSTANT_OF = {str(value): f"nm{value}" for value in range(NUMERAL_CONSTANTS)}
@@ -176,6 +183,7 @@ class CoqSession:
             raise SessionError(f"the kernel did not load: {output.strip()}")
         self.numeral_constants = False
         self._audit()
+        self._kept = 0  # theorems defined since the session was last in its kernel-loaded state
 
     def _audit(self) -> None:
         """Find out whether the kernel has the numeral constants (each its numeral, resting
@@ -272,6 +280,17 @@ class CoqSession:
         with contextlib.suppress(Exception):  # nothing more can be done for a stuck process
             self._process.wait(timeout=5)
 
+    def _keeps(self, sent_chars: int) -> bool:
+        """Whether the theorem about to be checked may stay defined after its check: a small
+        one, while fewer than `KEEP_THEOREMS` are kept. (Returning to the kernel-loaded
+        state after every check costs a sixth of a small check's Coq time; a kept theorem
+        costs memory, and a large one is not kept.)"""
+        if sent_chars <= KEEP_CHARS and self._kept < KEEP_THEOREMS:
+            self._kept += 1
+            return True
+        self._kept = 0
+        return False
+
     def check(self, source: str, theorem: str, timeout_s: float = 30.0) -> CheckResult:
         """Have Coq check a certificate; accepted only if Coq positively accepted the theorem
         as stated (`judge`) and it rests on no axiom beyond the kernel's declared ones."""
@@ -283,32 +302,52 @@ class CoqSession:
             return CheckResult(False, (), str(exc), 0.0)
         self.uses += 1
         known = _ASSUMPTIONS.get((*self._started_as, shape.lemma))
-        definition = f"Definition {theorem} : {shape.claim} := {shape.proof}."
-        sentences = [self.as_sent(definition)]
+        name = f"{theorem}_{self.uses}"  # fresh: earlier theorems may still be defined
+        definition = self.as_sent(f"Definition {name} : {shape.claim} := {shape.proof}.")
+        sentences = [definition]
         if known is None:
-            sentences.append(f"Print Assumptions {theorem}.")
-        # One write: the sentences on one line, `BackTo` on the next. coqtop answers every
-        # sentence with a prompt, even after an error, and `BackTo` restores the
-        # kernel-loaded state either way.
-        self._send(" ".join(sentences) + f"\nBackTo {self._state}.\n")
+            sentences.append(f"Print Assumptions {name}.")
+        # One write, the sentences on one line: coqtop answers every sentence with a prompt,
+        # even after an error. `BackTo` on the next line when it is time to return to the
+        # kernel-loaded state (`_keeps`); an answer that is not an acceptance returns there
+        # right after.
+        back = not self._keeps(len(definition))
+        self._send(" ".join(sentences) + (f"\nBackTo {self._state}.\n" if back else "\n"))
         answers = []
         for sentence in sentences:
             wait = deadline - time.monotonic()
             if sentence.startswith("Print Assumptions"):
                 wait = max(wait, ASSUMPTIONS_TIMEOUT_S)
             answers.append(self._wait(wait))
-        self._back(max(deadline - time.monotonic(), 1.0))
+        if back:
+            self._back(max(deadline - time.monotonic(), 1.0))
         transcript = Transcript(
             definition=answers[0][0],
             left_open="".join(answer[2] for answer in answers),
             assumptions=answers[1][0] if known is None else None,
         )
-        verdict = judge(theorem, transcript)
+        result = self._result(judge(name, transcript), shape.lemma, known, started)
+        # Nothing but accepted theorems is kept (a session that ran out of memory is replaced).
+        if not result.accepted and not back and not result.out_of_memory:
+            self._kept = 0
+            self._send(f"BackTo {self._state}.\n")
+            self._back(max(deadline - time.monotonic(), 1.0))
+        return result
+
+    def _result(
+        self,
+        verdict: tuple[str, ...] | Rejected,
+        lemma: str,
+        known: tuple[str, ...] | None,
+        started: float,
+    ) -> CheckResult:
+        """The check's result from Coq's answer, and from what the theorem rests on: the
+        axioms `Print Assumptions` listed (`known` for the lemma, or `verdict`)."""
         if isinstance(verdict, Rejected):
             out_of_memory = _OUT_OF_MEMORY in verdict.reason
             return CheckResult(False, (), verdict.reason, _ms_since(started), out_of_memory)
         if known is None:
-            known = _ASSUMPTIONS[(*self._started_as, shape.lemma)] = verdict
+            known = _ASSUMPTIONS[(*self._started_as, lemma)] = verdict
         undeclared = undeclared_axioms(known)
         if undeclared:
             message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
