@@ -199,7 +199,8 @@ def test_numerals_are_sent_as_constants_only_in_a_session_that_proved_them_equal
     finally:
         session.close()
     # A kernel whose constants are not their numerals (here: an audit that says nm0 is 1).
-    wrong = sessions.NUMERALS_AUDIT.replace("(Coq.Lists.List.seq 0 ", "(Coq.Lists.List.seq 1 ")
+    wrong = sessions.NUMERALS_AUDIT.replace("[0%N;", "[1%N;")
+    assert wrong != sessions.NUMERALS_AUDIT
     monkeypatch.setattr(sessions, "NUMERALS_AUDIT", wrong)
     session = CoqSession(compiled_kernel)
     try:

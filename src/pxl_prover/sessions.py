@@ -18,11 +18,11 @@ conversion function, a constant by a name lookup (twice as fast on large certifi
   * A certificate is handed to Coq only in the shape the gate admits (`check.gate.read`),
     and accepted only on a positive answer (`check.acceptance.judge`): Coq said the theorem is
     defined, with the claim we sent as its type, and no proof left open. An error, an
-    anomaly, a warning, or output of any other shape is not an acceptance. That Coq reads
-    claims as they are written is checked when the session starts
-    (`check.acceptance.reads_as_written`), and, when numerals are sent as constants, that
-    each constant is its numeral (`NUMERALS_AUDIT`, proved by `eq_refl`, resting on
-    nothing): a session whose Coq fails either is not used.
+    anomaly, a warning, or output of any other shape is not an acceptance. When the session
+    starts it checks that Coq reads claims as they are written
+    (`check.acceptance.reads_as_written`; a session where it does not is not used), and
+    sends numerals as constants only once Coq has proved each constant equal to its
+    numeral (`NUMERALS_AUDIT`, by `eq_refl`, resting on nothing).
   * What the proof rests on is `Print Assumptions` of the checked theorem itself. It walks
     every opaque proof the theorem depends on (about half a second, several times a whole
     check), so it is asked of the first theorem checked with each kernel lemma, and the
@@ -93,13 +93,14 @@ KEEP_CHARS = 4096
 # The kernel's constants for numerals (coq/Numerals.v): `nm0` .. `nm1023`.
 NUMERAL_CONSTANTS = 1024
 _CONSTANT_OF = {str(value): f"nm{value}" for value in range(NUMERAL_CONSTANTS)}
-# Each constant is its numeral, by computation (a kernel without the constants fails it,
+# Each constant is its numeral, by unfolding it (a kernel without the constants fails it,
 # and its sessions send numerals as they are).
 NUMERALS_AUDIT = (
     "Definition pxl_numerals : @eq (list N) ["
     + "; ".join(_CONSTANT_OF.values())
-    + f"]%list (Coq.Lists.List.map Coq.NArith.BinNatDef.N.of_nat "
-    f"(Coq.Lists.List.seq 0 {NUMERAL_CONSTANTS})) := eq_refl."
+    + "]%list ["
+    + "; ".join(f"{value}%N" for value in _CONSTANT_OF)
+    + "]%list := eq_refl."
 )
 
 
