@@ -11,8 +11,10 @@ Why "<theorem> is defined" alone says the theorem is the claim sent: the session
 declared the constant with the type it read from `<claim>` (the kernel checked `<proof>`
 against it). What remains is whether Coq read `<claim>` as we wrote it. A claim is
 `[~ ] valid_L t` with `t` built from kernel constructors, numerals and parentheses alone
-(`check.gate`), read in a session whose environment is the kernel's and never changes
-(`BackTo`): the same words always denote the same constants, so Coq reads such a text
+(`check.gate`; a session sends numerals below 1024 as the kernel's constants for them,
+once Coq has proved each equal to its numeral), read in a session whose environment is
+the kernel's plus earlier theorems under names no certificate can mention: the same words
+always denote the same constants, so Coq reads such a text
 the same way every time, piece by piece. `reads_as_written` checks that reading once,
 when a session starts, on a claim with every piece a claim can have (`AUDIT_CLAIM`): a
 session whose Coq displays it otherwise is not used. (Displaying every claim back would
