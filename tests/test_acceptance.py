@@ -5,6 +5,7 @@ theorem itself, and a compiled kernel is used only while it matches what was bui
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -13,9 +14,16 @@ import pytest
 from pxl_prover import certificate as c
 from pxl_prover import prooftree as t
 from pxl_prover import sessions
-from pxl_prover.check.acceptance import Rejected, Transcript, judge, shows_claim
+from pxl_prover.check.acceptance import (
+    AUDIT_CLAIM,
+    Rejected,
+    Transcript,
+    judge,
+    reads_as_written,
+    shows_claim,
+)
 from pxl_prover.kernel import BUILTIN_KERNEL_DIR, build_intact, build_kernel
-from pxl_prover.logics import get_logic
+from pxl_prover.logics import LOGICS, get_logic
 from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import parse
 
@@ -75,24 +83,24 @@ def test_assumptions_are_those_of_the_checked_theorem(
 
 CLAIM = "valid_S5 (Box (Impl (Var 0) (Var 0)))"
 DEFINED = "<infomsg>pxl_goal is defined</infomsg>\n\n"
-CHECKED = "pxl_goal\n     : valid_S5\n         (Box (Impl (Var 0) (Var 0)))\n\n"
+CHECKED = "valid_S5\n  (Box (Impl (Var 0) (Var 0)))\n     : Prop\n\n"
 AXIOMS = "Axioms:\nClassical_Prop.classic : forall P : Prop, P \\/ ~ P\n\n"
 
 
 def transcript(**changes: str | None) -> Transcript:
-    fields = {"definition": DEFINED, "checked": CHECKED, "left_open": "", "assumptions": AXIOMS}
+    fields = {"definition": DEFINED, "left_open": "", "assumptions": AXIOMS}
     return Transcript(**{**fields, **changes})
 
 
 def test_a_positive_answer_is_accepted_with_the_theorems_assumptions() -> None:
-    assert judge("pxl_goal", CLAIM, transcript()) == ("Classical_Prop.classic",)
+    assert judge("pxl_goal", transcript()) == ("Classical_Prop.classic",)
     closed = transcript(assumptions="Closed under the global context\n")
-    assert judge("pxl_goal", CLAIM, closed) == ()
+    assert judge("pxl_goal", closed) == ()
     fetching = "<infomsg>\nFetching opaque proofs from disk for PXL.Tableau\n</infomsg>\n"
-    assert judge("pxl_goal", CLAIM, transcript(assumptions=fetching + AXIOMS)) == (
+    assert judge("pxl_goal", transcript(assumptions=fetching + AXIOMS)) == (
         "Classical_Prop.classic",
     )
-    assert judge("pxl_goal", CLAIM, transcript(assumptions=None)) == ()
+    assert judge("pxl_goal", transcript(assumptions=None)) == ()
 
 
 @pytest.mark.parametrize(
@@ -105,13 +113,8 @@ def test_a_positive_answer_is_accepted_with_the_theorems_assumptions() -> None:
         {"definition": "<infomsg>other is defined</infomsg>\n"},
         {"definition": "<infomsg>pxl_goal is def\x00ined</infomsg>"},  # garbled
         {"left_open": "pxl_goal"},  # a proof still open: nothing was defined
-        {"checked": ""},
-        {"checked": "Error: The reference pxl_goal was not found in the current environment."},
-        {"checked": "other\n     : valid_S5 (Box (Impl (Var 0) (Var 0)))\n"},
-        {"checked": "pxl_goal\n     : valid_S5 (Box (Impl (Var 0) (Var 1)))\n"},  # another claim
-        {"checked": "pxl_goal\n     : valid_K (Box (Impl (Var 0) (Var 0)))\n"},  # another logic
-        {"checked": "pxl_goal\n     : valid_S5 (Box (Impl (Var 0) (Var 0))) /\\ True\n"},
-        {"checked": "pxl_goal\n     : valid_S5\n"},  # cut short
+        {"definition": DEFINED + "<prompt>Coq < 3 || 0 < </prompt>" + DEFINED},  # two answers
+        {"definition": DEFINED, "assumptions": "Error: pxl_goal not found.\n"},
         {"assumptions": ""},
         {"assumptions": "Axioms:\n"},
         {"assumptions": "Axioms:\n!!garbled!!\n"},
@@ -120,7 +123,27 @@ def test_a_positive_answer_is_accepted_with_the_theorems_assumptions() -> None:
     ],
 )
 def test_anything_but_a_positive_answer_is_rejected(changes: dict[str, str]) -> None:
-    assert isinstance(judge("pxl_goal", CLAIM, transcript(**changes)), Rejected)
+    assert isinstance(judge("pxl_goal", transcript(**changes)), Rejected)
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "valid_S5 (Box (Impl (Var 0) (Var 1)))\n     : Prop\n",  # another claim
+        "valid_K (Box (Impl (Var 0) (Var 0)))\n     : Prop\n",  # another logic
+        "valid_S5 (Box (Impl (Var 0) (Var 0))) /\\ True\n     : Prop\n",  # more
+        "valid_S5\n     : Prop\n",  # cut short
+        "valid_S5 (Box (Impl (Var 0) (Var 0)))\n     : Set\n",  # not a statement
+        "Error: The reference valid_S5 was not found in the current environment.\n",
+        "Warning: odd [odd,default]\nvalid_S5 (Box (Impl (Var 0) (Var 0)))\n     : Prop\n",
+        "",
+    ],
+)
+def test_a_session_trusts_coqs_reading_of_claims_only_when_shown_back_as_written(
+    shown: str,
+) -> None:
+    assert reads_as_written(CHECKED, CLAIM)
+    assert not reads_as_written(shown, CLAIM)
 
 
 def test_a_claim_coq_shows_elided_matches_only_what_was_sent() -> None:
@@ -132,6 +155,108 @@ def test_a_claim_coq_shows_elided_matches_only_what_was_sent() -> None:
     assert not shows_claim("valid_K (Conj (...) (Dia (...)) (...))", claim)
     assert not shows_claim("valid_K (Conj (...))", claim)
     assert not shows_claim("valid_T (...)", claim)
+
+
+def test_a_wrong_claim_or_a_proof_of_another_claim_is_not_accepted(coq_session) -> None:
+    assert coq_session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+    another_claim = TRUE_CERTIFICATE.replace("(Box (Box (Var 0)))", "(Box (Box (Var 1)))")
+    weaker_logic = TRUE_CERTIFICATE.replace("_S4", "_K")
+    wrong_proof = TRUE_CERTIFICATE.replace("TClose 0 1", "TClose 1 0")
+    for source in (another_claim, weaker_logic, wrong_proof, FALSE_CERTIFICATE):
+        assert source != TRUE_CERTIFICATE
+        assert not coq_session.check(source, c.THEOREM, 60).accepted
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "valid_K (Var 0)) := I. Axiom cheat : False. Definition pxl_other : (True",
+        "valid_K (Var 0). Axiom cheat : False. Check (Var 0)",
+        "valid_K (ltac:(exact I))",
+        "valid_K (let x := FTop in x)",
+        "valid_K (Var 0%nat)",
+    ],
+)
+def test_a_claim_that_is_more_than_a_term_of_constructors_never_reaches_coq(
+    coq_session, claim: str
+) -> None:
+    source = TRUE_CERTIFICATE.replace(
+        "valid_S4 (Impl (Box (Var 0)) (Box (Box (Var 0))))", claim.replace("_K", "_S4")
+    )
+    assert source != TRUE_CERTIFICATE
+    result = coq_session.check(source, c.THEOREM, 60)
+    assert not result.accepted
+    assert result.elapsed_ms == 0.0  # refused by the gate, before Coq
+
+
+def test_numerals_are_sent_as_constants_only_in_a_session_that_proved_them_equal(
+    monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    session = CoqSession(compiled_kernel)
+    try:
+        assert session.numeral_constants
+        assert session.as_sent("TClose 0 1023 (Var 1024)") == "TClose nm0 nm1023 (Var 1024)"
+    finally:
+        session.close()
+    # A kernel whose constants are not their numerals (here: an audit that says nm0 is 1).
+    wrong = sessions.NUMERALS_AUDIT.replace("[0%N;", "[1%N;")
+    assert wrong != sessions.NUMERALS_AUDIT
+    monkeypatch.setattr(sessions, "NUMERALS_AUDIT", wrong)
+    session = CoqSession(compiled_kernel)
+    try:
+        assert not session.numeral_constants
+        assert session.as_sent("TClose 0 1") == "TClose 0 1"
+        assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+        assert not session.check(FALSE_CERTIFICATE, c.THEOREM, 60).accepted
+    finally:
+        session.close()
+
+
+def test_the_claim_a_session_starts_with_has_every_piece_a_claim_can_have() -> None:
+    words = set(re.findall(r"[\w~]+", AUDIT_CLAIM))
+    pieces = {"~", *c._FORM_CTOR.values(), *(logic.coq_name for logic in LOGICS.values())}
+    assert pieces <= words
+    numerals = {int(n) for n in re.findall(r"\b\d+\b", AUDIT_CLAIM)}
+    assert min(numerals) < sessions.NUMERAL_CONSTANTS <= max(numerals)
+
+
+def test_a_session_whose_coq_reads_a_claim_otherwise_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    """Coq reads a hexadecimal numeral and displays it in decimal: not as written."""
+    monkeypatch.setattr(sessions, "AUDIT_CLAIM", "valid_K (Var 0x10)")
+    with pytest.raises(sessions.SessionError, match="does not read claims as written"):
+        CoqSession(compiled_kernel)
+
+
+def test_theorems_kept_between_checks_change_no_verdict(
+    monkeypatch: pytest.MonkeyPatch, compiled_kernel
+) -> None:
+    """Small accepted theorems stay defined for a while (no `BackTo` after each): verdicts are
+    the same in every order, a rejection or a large certificate returns to the kernel-loaded
+    state, and no certificate can mention a kept theorem."""
+    monkeypatch.setattr(sessions, "KEEP_THEOREMS", 3)
+    session = CoqSession(compiled_kernel)
+    try:
+        for _round in range(3):
+            kept = []
+            for _ in range(5):
+                assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+                kept.append(session._kept)
+            assert kept == [1, 2, 3, 0, 1]  # the fourth returned to the kernel-loaded state
+            assert not session.check(FALSE_CERTIFICATE, c.THEOREM, 60).accepted
+            assert session._kept == 0
+        assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+        kept = f"{c.THEOREM}_{session.uses}"
+        assert session._kept == 1
+        mentions = TRUE_CERTIFICATE.replace("(TClose 0 1)", f"(TClose 0 1) {kept}")
+        refused = session.check(mentions, c.THEOREM, 60)
+        assert not refused.accepted and refused.elapsed_ms == 0.0
+        monkeypatch.setattr(sessions, "KEEP_CHARS", 10)  # every certificate is large now
+        assert session.check(TRUE_CERTIFICATE, c.THEOREM, 60).accepted
+        assert session._kept == 0
+    finally:
+        session.close()
 
 
 def _sha256(path: Path) -> str:

@@ -147,11 +147,21 @@ def test_nested_json_in_process_server_is_a_400():
         running.stop()
 
 
+def _balanced_disjunction(low: int, high: int) -> str:
+    if high - low == 1:
+        return f"p{low}"
+    middle = (low + high) // 2
+    return f"({_balanced_disjunction(low, middle)} | {_balanced_disjunction(middle, high)})"
+
+
 def test_coq_out_of_memory_is_unknown_memory_without_retry_or_readiness_flap():
-    running = RunningServer(pool_size="1", session_memory_mb="600", cache_size="0")
+    # A session starts and checks small certificates in 650 MB; this goal's certificate
+    # (the most atoms a goal may have, in a balanced disjunction: shallow, so Coq's stack
+    # holds and its memory gives out) needs more.
+    running = RunningServer(pool_size="1", session_memory_mb="650", cache_size="0")
     try:
         pool = running.service.pool
-        goal = " | ".join(f"p{i}" for i in range(5000)) + " | ~p0"
+        goal = _balanced_disjunction(0, 10_000) + " | ~p0"
         statuses: list[int] = []
         stop = threading.Event()
 

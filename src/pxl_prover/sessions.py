@@ -3,10 +3,13 @@
 Starting Coq and loading the kernel costs far more than checking a certificate, so a
 session loads the kernel once, checks a certificate and then returns to the kernel-loaded
 state with `BackTo`, ready for the next one. A check is one write: one line with the
-theorem as a definition, `Check` of it and, when needed, `Print Assumptions` of it; then
-`BackTo`. (`Theorem T : S. Proof t.` is `Theorem T : S. Proof. exact t. Qed.`; the kernel
-checks `t` against `S` exactly as it does for `Definition T : S := t.`, which spares Coq
-the proof mode and its goal display.)
+theorem as a definition and, when needed, `Print Assumptions` of it; then, every
+`KEEP_THEOREMS` checks, after a large certificate or after a rejection, `BackTo`.
+(`Theorem T : S. Proof t.` is `Theorem T : S. Proof. exact t. Qed.`; the kernel checks `t`
+against `S` exactly as it does for `Definition T : S := t.`, which spares Coq the proof
+mode and its goal display.) Numerals below 1024 are sent as the kernel's constants for
+them (`7` as `nm7`, coq/Numerals.v): Coq reads a numeral by running its number notation's
+conversion function, a constant by a name lookup (twice as fast on large certificates).
 
 "Checked by Coq" fails closed:
   * coqtop starts with `-q` (no coqrc) in an environment without the caller's HOME, XDG,
@@ -14,17 +17,23 @@ the proof mode and its goal display.)
     match the build's manifest: nothing but Coq's standard library and the kernel is loaded.
   * A certificate is handed to Coq only in the shape the gate admits (`check.gate.read`),
     and accepted only on a positive answer (`check.acceptance.judge`): Coq said the theorem is
-    defined, with no proof left open, and its type as Coq displays it is the claim we sent.
-    An error, an anomaly, a warning, or output of any other shape is not an acceptance.
+    defined, with the claim we sent as its type, and no proof left open. An error, an
+    anomaly, a warning, or output of any other shape is not an acceptance. When the session
+    starts it checks that Coq reads claims as they are written
+    (`check.acceptance.reads_as_written`; a session where it does not is not used), and
+    sends numerals as constants only once Coq has proved each constant equal to its
+    numeral (`NUMERALS_AUDIT`, by `eq_refl`, resting on nothing).
   * What the proof rests on is `Print Assumptions` of the checked theorem itself. It walks
     every opaque proof the theorem depends on (about half a second, several times a whole
     check), so it is asked of the first theorem checked with each kernel lemma, and the
     answer kept for that lemma, for every session started the same way (same kernel build,
     same command line, same clean environment: the same global environment):
     `check.gate.read` admits only `lemma _ t` + the VM cast with `t` built from kernel
-    constructors alone, and a session's environment is fixed (`BackTo` returns to the same
-    state, nothing a certificate says can change it), so every later certificate of that
-    lemma elaborates to a term over the same constants.
+    constructors alone, and a session's environment is the kernel's plus theorems checked
+    earlier under fresh names (`pxl_goal_<n>`), which no certificate can mention (a small
+    accepted theorem stays defined until `KEEP_THEOREMS` have been, then `BackTo` returns to
+    the kernel-loaded state: it costs a sixth of a small check), so every later certificate
+    of that lemma elaborates to a term over the same constants.
 A session that errors in a way it cannot recover from, hangs past its timeout, or dies is
 closed; its owner replaces it.
 """
@@ -32,7 +41,6 @@ closed; its owner replaces it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import resource
 import signal
@@ -44,7 +52,14 @@ from dataclasses import dataclass
 import pexpect
 from pexpect.fdpexpect import fdspawn
 
-from .check.acceptance import Rejected, Transcript, judge, undeclared_axioms
+from .check.acceptance import (
+    AUDIT_CLAIM,
+    Rejected,
+    Transcript,
+    judge,
+    reads_as_written,
+    undeclared_axioms,
+)
 from .check.gate import CertificateFormatError, read
 from .kernel import (
     CERTIFICATE_MODULES,
@@ -71,6 +86,22 @@ START_TIMEOUT_S = 60.0
 ASSUMPTIONS_TIMEOUT_S = 60.0
 # Inputs up to this size fit in a pipe's buffer and are written directly.
 _DIRECT_WRITE_BYTES = 16384
+# A checked theorem stays defined (under a fresh name) while the session has kept fewer than
+# this many since it was last in its kernel-loaded state, and its definition is this short.
+KEEP_THEOREMS = 100
+KEEP_CHARS = 4096
+# The kernel's constants for numerals (coq/Numerals.v): `nm0` .. `nm1023`.
+NUMERAL_CONSTANTS = 1024
+_CONSTANT_OF = {str(value): f"nm{value}" for value in range(NUMERAL_CONSTANTS)}
+# Each constant is its numeral, by unfolding it (a kernel without the constants fails it,
+# and its sessions send numerals as they are).
+NUMERALS_AUDIT = (
+    "Definition pxl_numerals : @eq (list N) ["
+    + "; ".join(_CONSTANT_OF.values())
+    + "]%list ["
+    + "; ".join(f"{value}%N" for value in _CONSTANT_OF)
+    + "]%list := eq_refl."
+)
 
 
 class SessionError(RuntimeError):
@@ -101,7 +132,7 @@ class CheckResult:
     out_of_memory: bool = False
 
 
-def _coq_limits(limit_mb: int | None):
+def coq_limits(limit_mb: int | None):
     """Limits for a coqtop child: the memory cap (RLIMIT_AS) when one is set, and as much
     stack as the hard limit allows — coqtop, unlike coqc, overflows the default 8 MiB stack
     on certificates for goals nested a few hundred deep."""
@@ -132,7 +163,7 @@ class CoqSession:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_coq_limits(memory_limit_mb),
+            preexec_fn=coq_limits(memory_limit_mb),
         )
         self._reader = fdspawn(
             self._process.stdout,
@@ -151,6 +182,43 @@ class CoqSession:
         if "Error" in output or opened:
             self.close()
             raise SessionError(f"the kernel did not load: {output.strip()}")
+        self.numeral_constants = False
+        self._audit()
+        self._kept = 0  # theorems defined since the session was last in its kernel-loaded state
+
+    def _audit(self) -> None:
+        """Find out whether the kernel has the numeral constants (each its numeral, resting
+        on nothing), then make sure Coq reads a claim, sent as certificates' claims are
+        sent, as written; return to the kernel-loaded state."""
+        self._send(f"{NUMERALS_AUDIT} Print Assumptions pxl_numerals.\nBackTo {self._state}.\n")
+        defined, _, _ = self._wait(START_TIMEOUT_S)
+        rests_on, _, _ = self._wait(START_TIMEOUT_S)
+        self._back(START_TIMEOUT_S)
+        self.numeral_constants = (
+            " ".join(defined.split()) == "<infomsg>pxl_numerals is defined</infomsg>"
+            and rests_on.strip() == "Closed under the global context"
+        )
+        claim = self.as_sent(AUDIT_CLAIM)
+        self._send(f"Check ({claim}).\nBackTo {self._state}.\n")
+        shown, _, _ = self._wait(START_TIMEOUT_S)
+        self._back(START_TIMEOUT_S)
+        if not reads_as_written(shown, claim):
+            self.close()
+            raise SessionError(f"Coq does not read claims as written: {shown.strip()[:500]}")
+
+    def as_sent(self, sentence: str) -> str:
+        """The sentence as this session sends it: numerals below `NUMERAL_CONSTANTS` as
+        the kernel's constants when it has them (`numeral_constants`), else as they are."""
+        if not self.numeral_constants:
+            return sentence
+        return _NUMERAL.sub(lambda match: _CONSTANT_OF.get(match.group(), match.group()), sentence)
+
+    def _back(self, timeout_s: float) -> None:
+        """Read the answer to `BackTo`: the session must be in its kernel-loaded state."""
+        _, state, opened = self._wait(timeout_s)
+        if state != self._state or opened:
+            self._abandon()
+            raise SessionError("Coq did not return to the kernel-loaded state")
 
     def alive(self) -> bool:
         return not self._closed and self._process.poll() is None
@@ -213,6 +281,17 @@ class CoqSession:
         with contextlib.suppress(Exception):  # nothing more can be done for a stuck process
             self._process.wait(timeout=5)
 
+    def _keeps(self, sent_chars: int) -> bool:
+        """Whether the theorem about to be checked may stay defined after its check: a small
+        one, while fewer than `KEEP_THEOREMS` are kept. (Returning to the kernel-loaded
+        state after every check costs a sixth of a small check's Coq time; a kept theorem
+        costs memory, and a large one is not kept.)"""
+        if sent_chars <= KEEP_CHARS and self._kept < KEEP_THEOREMS:
+            self._kept += 1
+            return True
+        self._kept = 0
+        return False
+
     def check(self, source: str, theorem: str, timeout_s: float = 30.0) -> CheckResult:
         """Have Coq check a certificate; accepted only if Coq positively accepted the theorem
         as stated (`judge`) and it rests on no axiom beyond the kernel's declared ones."""
@@ -224,36 +303,52 @@ class CoqSession:
             return CheckResult(False, (), str(exc), 0.0)
         self.uses += 1
         known = _ASSUMPTIONS.get((*self._started_as, shape.lemma))
-        definition = f"Definition {theorem} : {shape.claim} := {shape.proof}."
-        sentences = [constructor_numerals(definition), f"Check {theorem}."]
+        name = f"{theorem}_{self.uses}"  # fresh: earlier theorems may still be defined
+        definition = self.as_sent(f"Definition {name} : {shape.claim} := {shape.proof}.")
+        sentences = [definition]
         if known is None:
-            sentences.append(f"Print Assumptions {theorem}.")
-        # One write: the sentences on one line, `BackTo` on the next. coqtop answers every
-        # sentence with a prompt, even after an error, and `BackTo` restores the
-        # kernel-loaded state either way.
-        self._send(" ".join(sentences) + f"\nBackTo {self._state}.\n")
+            sentences.append(f"Print Assumptions {name}.")
+        # One write, the sentences on one line: coqtop answers every sentence with a prompt,
+        # even after an error. `BackTo` on the next line when it is time to return to the
+        # kernel-loaded state (`_keeps`); an answer that is not an acceptance returns there
+        # right after.
+        back = not self._keeps(len(definition))
+        self._send(" ".join(sentences) + (f"\nBackTo {self._state}.\n" if back else "\n"))
         answers = []
         for sentence in sentences:
             wait = deadline - time.monotonic()
             if sentence.startswith("Print Assumptions"):
                 wait = max(wait, ASSUMPTIONS_TIMEOUT_S)
             answers.append(self._wait(wait))
-        _, state, opened = self._wait(max(deadline - time.monotonic(), 1.0))
-        if state != self._state or opened:
-            self._abandon()
-            raise SessionError("Coq did not return to the kernel-loaded state")
+        if back:
+            self._back(max(deadline - time.monotonic(), 1.0))
         transcript = Transcript(
             definition=answers[0][0],
-            checked=answers[1][0],
-            left_open=answers[0][2] + answers[1][2],
-            assumptions=answers[2][0] if known is None else None,
+            left_open="".join(answer[2] for answer in answers),
+            assumptions=answers[1][0] if known is None else None,
         )
-        verdict = judge(theorem, shape.claim, transcript)
+        result = self._result(judge(name, transcript), shape.lemma, known, started)
+        # Nothing but accepted theorems is kept (a session that ran out of memory is replaced).
+        if not result.accepted and not back and not result.out_of_memory:
+            self._kept = 0
+            self._send(f"BackTo {self._state}.\n")
+            self._back(max(deadline - time.monotonic(), 1.0))
+        return result
+
+    def _result(
+        self,
+        verdict: tuple[str, ...] | Rejected,
+        lemma: str,
+        known: tuple[str, ...] | None,
+        started: float,
+    ) -> CheckResult:
+        """The check's result from Coq's answer, and from what the theorem rests on: the
+        axioms `Print Assumptions` listed (`known` for the lemma, or `verdict`)."""
         if isinstance(verdict, Rejected):
             out_of_memory = _OUT_OF_MEMORY in verdict.reason
             return CheckResult(False, (), verdict.reason, _ms_since(started), out_of_memory)
         if known is None:
-            known = _ASSUMPTIONS[(*self._started_as, shape.lemma)] = verdict
+            known = _ASSUMPTIONS[(*self._started_as, lemma)] = verdict
         undeclared = undeclared_axioms(known)
         if undeclared:
             message = f"proof depends on undeclared axioms: {', '.join(undeclared)}"
@@ -264,26 +359,6 @@ class CoqSession:
 _NUMERAL = re.compile(r"\b\d+\b")
 # Coq's error when an allocation fails under the session's RLIMIT_AS but Coq survives.
 _OUT_OF_MEMORY = "Error: Out of memory"
-
-
-@functools.lru_cache(maxsize=4096)
-def _binary(numeral: str) -> str:
-    """A numeral of `N` as the constructors it stands for: 0 is `N0`, 6 is `Npos (xO (xI xH))`."""
-    value = int(numeral)
-    if value == 0:
-        return "N0"
-    term = "xH"
-    for bit in bin(value)[3:]:  # below the leading 1, most significant first
-        term = f"({'xI' if bit == '1' else 'xO'} {term})"
-    return f"(Npos {term})"
-
-
-def constructor_numerals(sentence: str) -> str:
-    """The sentence with its numerals (all of type `N` in a certificate) written as `N`'s
-    constructors. Coq reads a numeral by evaluating a conversion function (a tenth of a
-    millisecond each, a third of a small check's cost); the constructors it reads as they
-    are. The claim Coq then displays (with numerals again) is compared with the one sent."""
-    return _NUMERAL.sub(lambda match: _binary(match.group()), sentence)
 
 
 def _ms_since(started: float) -> float:

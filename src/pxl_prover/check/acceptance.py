@@ -2,9 +2,24 @@
 
 A session (`pxl_prover.sessions`, untrusted process handling) sends Coq the sentences
 the gate admitted and collects what Coq printed after each (a `Transcript`). Only
-`judge` decides whether that is an acceptance, and only `accept` whether what the
-theorem rests on is allowed: the kernel's declared axioms and nothing else.
+`judge` decides whether that is an acceptance, and only `undeclared_axioms` whether what
+the theorem rests on is allowed: the kernel's declared axioms and nothing else.
 Anything not positively recognised is a rejection.
+
+Why "<theorem> is defined" alone says the theorem is the claim sent: the session sends
+`Definition <theorem> : <claim> := <proof>.`, and Coq answers that only once it has
+declared the constant with the type it read from `<claim>` (the kernel checked `<proof>`
+against it). What remains is whether Coq read `<claim>` as we wrote it. A claim is
+`[~ ] valid_L t` with `t` built from kernel constructors, numerals and parentheses alone
+(`check.gate`; a session sends numerals below 1024 as the kernel's constants for them,
+once Coq has proved each equal to its numeral), read in a session whose environment is
+the kernel's plus earlier theorems under names no certificate can mention: the same words
+always denote the same constants, so Coq reads such a text
+the same way every time, piece by piece. `reads_as_written` checks that reading once,
+when a session starts, on a claim with every piece a claim can have (`AUDIT_CLAIM`): a
+session whose Coq displays it otherwise is not used. (Displaying every claim back would
+cost as much as checking it: a second full pass over the statement of a large LWB
+certificate.)
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from pxl_prover.check.identity import DECLARED_AXIOMS
+from pxl_prover.logics import LOGICS
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +36,6 @@ class Transcript:
     """What Coq printed after each sentence of one check, and any proof left open."""
 
     definition: str
-    checked: str  # the answer to `Check <theorem>.`
     left_open: str
     assumptions: str | None  # None: not asked (the session knows the lemma's answer)
 
@@ -30,7 +45,17 @@ class Rejected:
     reason: str
 
 
-_CHECKED = re.compile(r"\A\s*(?P<name>\S+)\s*\n\s*: (?P<shown>.*\S)\s*\Z", re.S)
+# `Check <term>.` answers the term as Coq read it, then its type: `<term>\n     : <type>`.
+_CHECKED = re.compile(r"\A\s*(?P<shown>.*\S)\s*\n\s*: (?P<type>\S.*\S|\S)\s*\Z", re.S)
+# A claim with every piece a claim can have: negation, each logic's validity, every
+# formula constructor, numerals small and large (a session sends it as it sends claims).
+_AUDIT_FORMULA = (
+    "(Equiv (Conj (Var 0) FTop) (Disj (Neg (Var 1024)) (Impl FBot (Box (Dia (Var 37))))))"
+)
+AUDIT_CLAIM = " /\\ ".join(
+    f"{'~ ' if k % 2 else ''}{logic.coq_name} {_AUDIT_FORMULA}"
+    for k, logic in enumerate(LOGICS.values())
+)
 # Coq's note, the first time a session walks a library's opaque proofs; not part of the answer.
 _FETCHING = re.compile(r"<infomsg>\s*Fetching opaque proofs from disk for [\w.]+\s*</infomsg>")
 _ASSUMPTION = re.compile(r"([A-Za-z_][\w.']*) : \S")
@@ -39,30 +64,37 @@ _CLAIM_TOKEN = re.compile(r"[()]|[^\s()]+")
 _ATOM_IN_PARENS = re.compile(r"\(\s*([^\s()]+)\s*\)")
 
 
-def judge(theorem: str, claim: str, transcript: Transcript) -> tuple[str, ...] | Rejected:
+def judge(theorem: str, transcript: Transcript) -> tuple[str, ...] | Rejected:
     """Coq's answer to a check, read strictly: the assumptions of the checked theorem (empty
     when not asked) if Coq positively accepted it, else why not. Positive means: exactly
-    "<theorem> is defined" after the definition, no proof left open, `Check` displaying
-    `theorem` with the type `claim`, and, when asked, a well-formed `Print Assumptions`
-    answer. Anything else (an error, an anomaly, a warning, garbled or missing output) is
-    a rejection."""
-    for output in (transcript.definition, transcript.checked, transcript.assumptions or ""):
+    "<theorem> is defined" after `Definition <theorem> : <claim> := <proof>.`, no proof
+    left open, and, when asked, a well-formed `Print Assumptions` answer. Anything else (an
+    error, an anomaly, a warning, garbled or missing output) is a rejection."""
+    for output in (transcript.definition, transcript.assumptions or ""):
         if "Error" in output or "Anomaly" in output:
             return Rejected(_error_text(output))
     defined = " ".join(transcript.definition.split())
     if defined != f"<infomsg>{theorem} is defined</infomsg>" or transcript.left_open:
         return Rejected(f"Coq did not define the theorem: {_excerpt(transcript.definition)}")
-    checked = _CHECKED.match(transcript.checked)
-    if checked is None or checked.group("name") != theorem:
-        return Rejected(f"Coq did not show the theorem: {_excerpt(transcript.checked)}")
-    if not shows_claim(checked.group("shown"), claim):
-        return Rejected(f"Coq stated another theorem: {_excerpt(checked.group('shown'))}")
     if transcript.assumptions is None:
         return ()
     named = assumptions_listed(transcript.assumptions)
     if named is None:
         return Rejected(f"unreadable Print Assumptions: {_excerpt(transcript.assumptions)}")
     return named
+
+
+def reads_as_written(output: str, claim: str) -> bool:
+    """Whether Coq's answer to `Check (<claim>).` shows it read the claim as written: the
+    claim displayed back token for token (grouping parentheses aside), of type `Prop`."""
+    if "Error" in output or "Anomaly" in output or "Warning" in output:
+        return False
+    checked = _CHECKED.match(output)
+    return (
+        checked is not None
+        and checked.group("type") == "Prop"
+        and shows_claim(checked.group("shown"), claim)
+    )
 
 
 def assumptions_listed(output: str) -> tuple[str, ...] | None:

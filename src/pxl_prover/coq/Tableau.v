@@ -22,7 +22,7 @@
 From Coq Require Import Bool Arith NArith List Lia Classical.
 (* Certificates write lists of lemmas, hypotheses and positions. *)
 Export ListNotations.
-From PXL Require Export Syntax Semantics.
+From PXL Require Export Syntax Semantics Numerals.
 
 (** A number in a list: [P 3]. (A list's elements would otherwise be read as [nat].) *)
 Inductive num : Set := P : N -> num.
