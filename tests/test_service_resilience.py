@@ -101,7 +101,7 @@ def test_coq_killed_mid_request_is_retried_and_the_pool_heals():
     running = RunningServer(pool_size="2", cache_size="0")  # every request reaches Coq
     try:
         pool = running.service.pool
-        goal = pigeonhole(4)  # its certificate takes Coq a while to check
+        goal = pigeonhole(6)  # its certificate (117 kB) takes Coq a second or more to check
         body = {"goal": goal, "logic": "K", "timeout_ms": 60_000}
         check_answer(running.post("/prove", body).json(), goal, "K", "proved")
         box: dict = {}
@@ -254,7 +254,9 @@ def test_sigterm_finishes_in_flight_requests_then_exits(tmp_path):
         box: dict = {}
         worker = threading.Thread(
             target=lambda: box.update(
-                response=requests.post(url + "/prove", json={"goal": pigeonhole(4)}, timeout=120)
+                response=requests.post(
+                    url + "/prove", json={"goal": pigeonhole(6), "timeout_ms": 60_000}, timeout=120
+                )
             )
         )
         worker.start()
