@@ -227,7 +227,8 @@ class SessionPool:
                 self._cond.wait(remaining)
 
     def _release(self, session: Session, reason: str | None) -> None:
-        """Return a session; a failed, dead or worn-out one is replaced instead."""
+        """Return a session; a failed or worn-out one is replaced instead (one that died while
+        idle is found when next acquired: no `waitpid` per request)."""
         with self._cond:
             self._busy.discard(session)
             if self._closed or session in self._retired:
@@ -237,8 +238,6 @@ class SessionPool:
                 return
             if reason is None and session.uses >= self.max_uses and self._retiring is None:
                 self._recycle_locked(session)
-            if reason is None and not session.alive():
-                reason = "died"
             if reason is None:
                 self._idle.append(session)
             else:

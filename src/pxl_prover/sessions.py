@@ -254,9 +254,10 @@ class CoqSession:
     def _send(self, text: str) -> None:
         """Write to coqtop. Large inputs go from a helper thread, so that Coq answering
         (say, an error that repeats a huge term) can never block on a full pipe while
-        this thread blocks writing."""
-        if not self.alive():
-            raise SessionDied("the Coq process is not running")
+        this thread blocks writing. (A process that died since is found by the write or
+        the read that follows, without a `waitpid` per sentence.)"""
+        if self._closed:
+            raise SessionDied("the Coq session is closed")
         data = text.encode()
         if len(data) <= _DIRECT_WRITE_BYTES:
             self._write(data)
