@@ -46,7 +46,7 @@ class ServerConfig:
     cache_dir: Path | None = None
     threads: int = 16
     pool_wait_s: float = 2.0
-    session_max_uses: int = 500
+    session_max_uses: int = 2000
     session_memory_mb: int | None = 2048
     default_timeout_ms: int = 10_000
     max_timeout_ms: int = 60_000
