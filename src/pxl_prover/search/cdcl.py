@@ -1,4 +1,5 @@
-"""Satisfiable worlds found by a CDCL SAT solver, with modal clause learning (K and T).
+"""Satisfiable worlds found by a CDCL SAT solver, with modal clause learning (K and T here;
+S4 builds its own worlds on the same abstraction and `justified`, in `search.s4`).
 
 One incremental solver serves a whole search (`Abstraction`). Every formula is a
 variable (an atom and its negation are one, and so are a box and its dual diamond,
@@ -6,7 +7,7 @@ variable (an atom and its negation are one, and so are a box and its dual diamon
 parts, and in T one saying that a box's content holds at the box's world. These hold
 at every world, so a world's set is decided by solving under the assumption that its members
 hold. A model names the formulas the world needs (read off from the set downwards,
-`_justified`); its diamonds' successors are decided as the tableau decides them (caches,
+`justified`); its diamonds' successors are decided as the tableau decides them (caches,
 then a search of their own). A successor that is unsatisfiable has a core, and the
 clause "not this diamond together with the boxes the core used" (in T: "or the content
 holds here", the world being its own witness) holds at every world: it is learnt for
@@ -124,7 +125,7 @@ class Abstraction:
         return var[fid]
 
 
-def _justified(
+def justified(
     fs: Formulas, var: dict[int, int], initial: frozenset[int], model: list[int], reflexive: bool
 ) -> set[int]:
     """The formulas the world needs under `model` (`_needed`)."""

@@ -357,7 +357,7 @@ class S4Branch(TreeBranch):
         fs, solver, var = self.fs, abstraction.solver, abstraction.var
         extra: list[int] = []
         for _ in range(_SELF_WITNESS_ROUNDS):
-            needed = cdcl._justified(fs, var, fids, model, True)
+            needed = cdcl.justified(fs, var, fids, model, True)
             true = set(model)
             lits = [var[fs.a[f]] for f in needed if fs.kind[f] == DIA and var[fs.a[f]] not in true]
             if not lits:
@@ -374,7 +374,7 @@ class S4Branch(TreeBranch):
                     grew = True
             if not grew:
                 return needed
-        return cdcl._justified(fs, var, fids, model, True)
+        return cdcl.justified(fs, var, fids, model, True)
 
     def by_s4_cdcl(
         self, initial: frozenset[int], history: tuple[S4Branch, ...]
