@@ -273,11 +273,17 @@ def _numbering(goal: Formula) -> dict[str, int]:
 
 
 def header(
-    goal: Formula, logic: Logic, *, refutation: bool, goal_text: str | None = None
+    goal: Formula,
+    logic: Logic,
+    *,
+    refutation: bool,
+    goal_text: str | None = None,
+    numbering: dict[str, int] | None = None,
 ) -> list[str]:
     """The comment lines naming the goal and its atoms, and the import: everything in a
-    certificate before its statement that depends on how the user wrote the goal."""
-    numbering = _numbering(goal)
+    certificate before its statement that depends on how the user wrote the goal.
+    (`goal_text` and `numbering`, when the caller has them, spare computing them again.)"""
+    numbering = _numbering(goal) if numbering is None else numbering
     legend = ", ".join(f"{index} = {name}" for name, index in numbering.items()) or "none"
     shown = goal_text if goal_text is not None else to_ascii(goal)
     if len(shown) > 200:
@@ -292,10 +298,13 @@ def header(
     ]
 
 
-def statement(goal: Formula, logic: Logic, *, refutation: bool) -> str:
+def statement(
+    goal: Formula, logic: Logic, *, refutation: bool, numbering: dict[str, int] | None = None
+) -> str:
     """The certificate's theorem: `valid_L goal`, or `~ valid_L goal` for a refutation."""
     negation = "~ " if refutation else ""
-    return f"Theorem {THEOREM} : {negation}{logic.coq_name} ({_form_term(goal, _numbering(goal))})."
+    numbering = _numbering(goal) if numbering is None else numbering
+    return f"Theorem {THEOREM} : {negation}{logic.coq_name} ({_form_term(goal, numbering)})."
 
 
 def render(
@@ -328,8 +337,8 @@ def render(
         proof = f"Proof (tableau_{logic.name} _ ({_tab_term(tree, numbering, {})})"
     return "\n".join(
         [
-            *header(goal, logic, refutation=False, goal_text=goal_text),
-            statement(goal, logic, refutation=False),
+            *header(goal, logic, refutation=False, goal_text=goal_text, numbering=numbering),
+            statement(goal, logic, refutation=False, numbering=numbering),
             proof,
             f"  {CAST}).",
             "",
@@ -357,8 +366,8 @@ def render_refutation(
     fmodel = f"(mkfmodel {len(model.worlds)} [{edges}] [{facts}])"
     return "\n".join(
         [
-            *header(goal, logic, refutation=True, goal_text=goal_text),
-            statement(goal, logic, refutation=True),
+            *header(goal, logic, refutation=True, goal_text=goal_text, numbering=numbering),
+            statement(goal, logic, refutation=True, numbering=numbering),
             f"(* worlds: {worlds} *)",
             f"Proof (refute_{logic.name} _ {fmodel} {index[model.world]}",
             f"  {CAST}).",

@@ -171,7 +171,7 @@ class Prover:
             return draft.unknown(found.reason, found.detail, budget_ms=budget_ms)
         if isinstance(found, tableau.Refutation):
             return self._refuted(draft, formula, logic, found, searched, deadline)
-        source = certificate.render(formula, logic, found.tree)
+        source = certificate.render(formula, logic, found.tree, goal_text=draft.normalized)
         return self._coq_checked(draft, source, deadline, "proved", certificate=source)
 
     def _refuted(
@@ -196,7 +196,9 @@ class Prover:
             return draft.unknown("check_failed", "the countermodel did not check")
         draft.timings["check"] = round((time.monotonic() - searched) * 1000, 3)
         if self.coq_countermodels and len(model.worlds) <= COQ_COUNTERMODEL_MAX_WORLDS:
-            source = certificate.render_refutation(formula, logic, model)
+            source = certificate.render_refutation(
+                formula, logic, model, goal_text=draft.normalized
+            )
             attempt = replace(draft, timings=dict(draft.timings))
             now = time.monotonic()
             share = now + (deadline - now) * COQ_COUNTERMODEL_TIME_SHARE
