@@ -57,3 +57,15 @@ def cluster(emulated):
     """The emulated cluster with the operator running in this process."""
     emulated.start_operator()
     return emulated
+
+
+@pytest.fixture()
+def clock_jump(monkeypatch) -> list[float]:
+    """`time.monotonic` as the code under test reads it, moved on by `clock_jump[0]` seconds
+    once a test sets it: a deadline passes at a chosen step, with no sleeping."""
+    import time
+
+    real = time.monotonic
+    jump = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: real() + jump[0])
+    return jump

@@ -245,3 +245,70 @@ def test_coq_gets_half_the_time_left_to_confirm_a_countermodel_the_evaluator_con
     # a proof has no second opinion to fall back on: Coq gets all the time left
     assert Prover(checker).answer("BOX(A -> A)", "K", timeout_ms=8_000).verdict == "unknown"
     assert 7.0 < checker.given[1] <= 8.0
+
+
+class _AcceptingChecker:
+    """A kernel that accepts at once and records the time it was given: whether Coq was
+    asked at all."""
+
+    kernel_hash = "0" * 64
+
+    def __init__(self) -> None:
+        self.given: list[float] = []
+
+    def check(self, source: str, theorem: str, timeout_s: float = 30.0):
+        from pxl_prover.sessions import CheckResult
+
+        self.given.append(timeout_s)
+        return CheckResult(True, (), "", 0.1)
+
+
+def test_a_proof_back_after_the_deadline_is_unknown_for_time_without_coq(
+    monkeypatch, clock_jump
+) -> None:
+    """Sending a big proof back takes seconds; once the deadline has passed there is no time
+    left to check it, and the user waits for no check that cannot be done in time."""
+    from pxl_prover import tableau
+    from pxl_prover.engine import Prover
+
+    found = tableau.search(parse("BOX A -> A"), get_logic("T"))
+    assert isinstance(found, tableau.Proof)
+
+    def back_after_the_deadline(*args, **kwargs):
+        clock_jump[0] = 3600.0
+        return found
+
+    monkeypatch.setattr(tableau, "search", back_after_the_deadline)
+    checker = _AcceptingChecker()
+    answer = Prover(checker).answer("BOX A -> A", "T", timeout_ms=10_000)
+    assert answer.verdict == "unknown" and not answer.verified
+    assert answer.limits["reason"] == "time" and "deadline" in answer.limits["detail"]
+    assert checker.given == []
+    monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: found)
+    clock_jump[0] = 0.0  # the same proof in time goes to Coq, which has the last word
+    assert Prover(checker).answer("BOX A -> A", "T", timeout_ms=10_000).verdict == "proved"
+    assert len(checker.given) == 1
+
+
+def test_a_certificate_not_written_by_the_deadline_is_unknown_for_time_without_coq(
+    monkeypatch, clock_jump
+) -> None:
+    """Finding a big proof's shared sub-proofs takes seconds (LWB kt_ph_p #7 in T: longer
+    than the search); it stops at the deadline, and the answer is `unknown` for time."""
+    from pxl_prover import certificate, sharing, tableau
+    from pxl_prover.engine import Prover
+
+    monkeypatch.setattr(sharing, "MIN_TREE_RULES", 1)  # share even this small proof
+    found = tableau.search(parse("BOX A -> A"), get_logic("T"))
+    monkeypatch.setattr(tableau, "search", lambda *args, **kwargs: found)
+    shares = certificate.share
+
+    def share_as_the_deadline_passes(*args, **kwargs):
+        clock_jump[0] = 3600.0
+        return shares(*args, **kwargs)
+
+    monkeypatch.setattr(certificate, "share", share_as_the_deadline_passes)
+    checker = _AcceptingChecker()
+    answer = Prover(checker).answer("BOX A -> A", "T", timeout_ms=10_000)
+    assert answer.verdict == "unknown" and answer.limits["reason"] == "time"
+    assert checker.given == []

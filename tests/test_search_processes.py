@@ -39,13 +39,17 @@ def processes():
     pool.close(terminate=True)
 
 
-def _search_in_threads(pool: SearchProcesses, goals: list[tuple[Formula, float]]) -> tuple:
-    """Start one thread per (goal, seconds to its deadline); return threads and outcomes."""
+def _search_in_threads(
+    pool: SearchProcesses, goals: list[tuple[Formula, float | None]], budget: int | None = None
+) -> tuple:
+    """Start one thread per (goal, seconds to its deadline or None), each search within
+    `budget` nodes; return threads and outcomes."""
     outcomes: dict[int, Any] = {}
 
-    def run(i: int, goal: Formula, seconds: float) -> None:
+    def run(i: int, goal: Formula, seconds: float | None) -> None:
+        deadline = None if seconds is None else time.monotonic() + seconds
         try:
-            outcomes[i] = pool.search(goal, K, time.monotonic() + seconds, None)
+            outcomes[i] = pool.search(goal, K, deadline, budget)
         except BaseException as exc:  # noqa: BLE001 - the outcome under test
             outcomes[i] = exc
 
@@ -101,12 +105,20 @@ def test_close_with_terminate_ends_running_searches_and_the_set_starts_afresh(
 
 
 def test_resize_down_retires_processes_without_interrupting_searches(processes) -> None:
-    threads, outcomes = _search_in_threads(processes, [(SLOW, 1.5)] * 3)
+    # The searches end by themselves when their node budget is spent, however long that
+    # takes on a loaded machine: a deadline would end them after a fixed time, and there
+    # the niced processes, starved, overran their grace and were ended (SearchOverran).
+    # Their processes are started first, so all three are searching at once.
+    started = [processes._acquire() for _ in range(3)]
+    for started_worker in started:
+        processes._release(started_worker, crashed=False)
+    threads, outcomes = _search_in_threads(processes, [(SLOW, None)] * 3, budget=20_000)
     _wait_for(lambda: len(processes._busy) == 3)
     processes.resize(1)
     for thread in threads:
-        thread.join(30)
-    assert all(isinstance(o, Unknown) for o in outcomes.values()) and len(outcomes) == 3
+        thread.join(300)
+    assert len(outcomes) == 3
+    assert all(isinstance(o, Unknown) and o.reason == "nodes" for o in outcomes.values())
     _wait_for(lambda: len(processes.pids()) == 1, 10)
     assert isinstance(processes.search(parse("[](p -> p)"), K, None, None), Proof)
 

@@ -173,6 +173,30 @@ def test_limits_give_unknown_with_the_reason() -> None:
     assert isinstance(by_time, Unknown) and by_time.reason == "time"
 
 
+def test_a_proof_not_written_out_by_the_deadline_is_unknown_for_time(
+    monkeypatch, clock_jump
+) -> None:
+    """Writing a proof out takes time in proportion to the proof (seconds for LWB kt_ph_p
+    #7 in T); it keeps to the deadline like the search, so the search process answers in
+    time instead of overrunning its grace and being ended."""
+    from pxl_prover import tableau
+
+    written = tableau.emit
+
+    def emit_as_the_deadline_passes(*args):
+        clock_jump[0] = 3600.0
+        return written(*args)
+
+    monkeypatch.setattr(tableau, "emit", emit_as_the_deadline_passes)
+    goal = parse("BOX(A -> B) -> (BOX A -> BOX B)")
+    found = run_search(goal, get_logic("K"), time.monotonic() + 600, None)
+    assert isinstance(found, Unknown) and found.reason == "time"
+    assert "writing out the proof" in found.detail
+    monkeypatch.setattr(tableau, "emit", written)  # the same proof, written in time
+    clock_jump[0] = 0.0
+    assert isinstance(run_search(goal, get_logic("K"), time.monotonic() + 600, None), Proof)
+
+
 def test_nnf_matches_the_kernels_clauses() -> None:
     a, b = Atom("A"), Atom("B")
     from pxl_prover.formula import Bot, Iff, Top

@@ -314,12 +314,13 @@ def render(
     *,
     goal_text: str | None = None,
     shared: bool = True,
+    deadline: float | None = None,
 ) -> str:
     """Coq source stating `valid_<logic> goal` and proving it with the kernel's checker;
     sub-proofs that occur more than once are written once as lemmas (`share`) unless
-    `shared` is False."""
+    `shared` is False. DeadlinePassed if `deadline` passes while `share` looks."""
     if shared:
-        tree = share(goal, tree)
+        tree = share(goal, tree, deadline=deadline)
     numbering = _numbering(goal)
     lemmas = _lemmas_in(tree)
     if lemmas:

@@ -23,6 +23,7 @@ from .answer import PROOF_METHOD, Answer, Verdict, new_id
 from .check import evaluator
 from .check.gate import THEOREM
 from .config import TIMEOUT_CEILING_MS
+from .deadline import DeadlinePassed
 from .formula import Formula
 from .logics import Logic, get_logic
 from .sessions import CheckResult, SessionError, SessionOutOfMemory, SessionTimeout
@@ -39,6 +40,7 @@ COQ_COUNTERMODEL_MAX_WORLDS = 256
 # the evaluator has already confirmed the model, so the answer need not wait to the deadline
 # (and past it, while a timed-out session is replaced) for a second opinion.
 COQ_COUNTERMODEL_TIME_SHARE = 0.5
+LATE_PROOF = "the search found a proof, but the deadline passed before its certificate was ready"
 
 # Goals whose verdicts are known from the textbook: the start-up canary proves and
 # refutes them on the loaded kernel, touching every logic's lemma once.
@@ -153,7 +155,14 @@ class Prover:
     def decide(
         self, formula: Formula, logic: Logic, budget_ms: int, started: float | None = None
     ) -> Answer:
-        """Search, then check what the search found; never more trust than the check gives."""
+        """Search, then check what the search found; never more trust than the check gives.
+
+        The deadline holds for all of it, not only the search: a proof is written out, sent
+        back and made a certificate in time proportional to its size (seconds for a few
+        hundred thousand rules), so a proof back after the deadline, or whose certificate
+        is not written by it, is `unknown` for time at once, with no Coq check: it could not
+        be done in time, and the user asked for an answer by then. A certificate ready
+        before the deadline goes to Coq with the time left (`_coq_checked`)."""
         started = time.monotonic() if started is None else started
         deadline = started + budget_ms / 1000
         draft = _Draft(logic.name, to_ascii(formula), self.kernel_hash)
@@ -171,8 +180,16 @@ class Prover:
             return draft.unknown(found.reason, found.detail, budget_ms=budget_ms)
         if isinstance(found, tableau.Refutation):
             return self._refuted(draft, formula, logic, found, searched, deadline)
-        source = certificate.render(formula, logic, found.tree, goal_text=draft.normalized)
-        return self._coq_checked(draft, source, deadline, "proved", certificate=source)
+        if searched <= deadline:
+            try:
+                source = certificate.render(
+                    formula, logic, found.tree, goal_text=draft.normalized, deadline=deadline
+                )
+            except DeadlinePassed:
+                source = None
+            if source is not None and time.monotonic() <= deadline:
+                return self._coq_checked(draft, source, deadline, "proved", certificate=source)
+        return draft.unknown("time", LATE_PROOF, budget_ms=budget_ms)
 
     def _refuted(
         self,

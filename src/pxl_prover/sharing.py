@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pxl_prover.deadline import Clock
 from pxl_prover.formula import Formula, children
 from pxl_prover.nnf import nneg
 from pxl_prover.prooftree import (
@@ -92,16 +93,24 @@ class FormulaIds:
 
 
 def share(
-    goal: Formula, tree: Tableau, min_rules: int = MIN_SHARED_RULES, *, eager: bool = False
+    goal: Formula,
+    tree: Tableau,
+    min_rules: int = MIN_SHARED_RULES,
+    *,
+    eager: bool = False,
+    deadline: float | None = None,
 ) -> Tableau:
     """`tree` with sub-proofs whose lemma occurs more than once written as one `Lemma`
     and `Use`s of it: those of at least `min_rules` rules that make the certificate
     smaller (`_choose`; in a tree of at least `MIN_TREE_RULES` rules), or every one when
-    `eager`. A tree that does not replay (the kernel will say why) is returned as it is."""
+    `eager`. A tree that does not replay (the kernel will say why) is returned as it is.
+    DeadlinePassed once `deadline` has passed: this takes seconds on a tree of a few
+    hundred thousand rules, and the request's time is the user's (`pxl_prover.deadline`)."""
     if not eager and not _has_rules(tree, MIN_TREE_RULES):
         return tree
+    clock = Clock(deadline)
     try:
-        sites, enclosing = _sites(goal, tree, min_rules)
+        sites, enclosing = _sites(goal, tree, min_rules, clock)
     except (IndexError, AttributeError, KeyError, TypeError):
         return tree
     counts = Counter(site.key for site in sites.values())
@@ -125,10 +134,11 @@ def share(
             site.node,
             *local,
             lambda n, at=site, maps=local: _use(n, at.node, repeated, lemmas, maps),
+            clock,
         )
         lemmas[site.key] = Lemma(len(site.labels), site.hyp_entries, site.hyp_relations, proof)
     identity = (_same, _same, _same)
-    return _rewrite(tree, *identity, lambda n: _use(n, None, repeated, lemmas, identity))
+    return _rewrite(tree, *identity, lambda n: _use(n, None, repeated, lemmas, identity), clock)
 
 
 # What a lemma's parts cost, in rules' worth of certificate term (Coq's check time follows
@@ -215,7 +225,7 @@ def _localizer(
     )
 
 
-def _shapes(tree: Tableau) -> tuple[dict[int, int], dict[int, int]]:
+def _shapes(tree: Tableau, clock: Clock) -> tuple[dict[int, int], dict[int, int]]:
     """Each node's shape (its rules, indices left out) as a small int, and its size in
     rules. Two sub-proofs with the same lemma have the same shape, so only sub-proofs whose
     shape occurs twice need the (costlier) walk that finds their lemma."""
@@ -224,6 +234,7 @@ def _shapes(tree: Tableau) -> tuple[dict[int, int], dict[int, int]]:
     interned: dict[tuple[Any, ...], int] = {}
     stack: list[tuple[Tableau, bool]] = [(tree, False)]
     while stack:
+        clock.tick()
         node, ready = stack.pop()
         kids = subproofs(node)
         if not ready:
@@ -247,13 +258,13 @@ def subproofs(node: Tableau) -> tuple[Tableau, ...]:
 
 
 def _sites(
-    goal: Formula, tree: Tableau, min_rules: int
+    goal: Formula, tree: Tableau, min_rules: int, clock: Clock
 ) -> tuple[dict[int, _Site], dict[int, int | None]]:
     """Replay the tree from the kernel's root branch and describe every sub-proof that
     starts a branch and may occur twice (by the identity of its root node), with the
     nearest one around each. Below a sub-proof whose lemma was met before, nothing more
     is described: it is that earlier one again, sub-proofs and all."""
-    shape, size = _shapes(tree)
+    shape, size = _shapes(tree, clock)
     branches = Counter(shape[id(kid)] for node in _nodes(tree) for kid in _forks(node))
     ids = FormulaIds()
     ents: list[tuple[int, Formula]] = [(0, nneg(goal))]
@@ -265,6 +276,7 @@ def _sites(
     budget = [WALK_BUDGET]
     stack: list[tuple[Any, ...]] = [("visit", tree, False, None)]
     while stack:
+        clock.tick()
         item = stack.pop()
         if item[0] == "restore":
             _, ne, nr, nl, added = item
@@ -487,12 +499,14 @@ def _rewrite(
     r: Callable[[int], int],
     lab: Callable[[int], int],
     replace: Callable[[Tableau], Use | None],
+    clock: Clock,
 ) -> Tableau:
     """`root` with its indices mapped and the nodes `replace` names replaced (post-order,
     iterative: proof trees are thousands of rules deep)."""
     done: list[Tableau] = []
     stack: list[tuple[Tableau, bool]] = [(root, False)]
     while stack:
+        clock.tick()
         node, ready = stack.pop()
         if not ready:
             use = replace(node)

@@ -47,6 +47,7 @@ from typing import Literal
 
 from pxl_prover import prooftree as cert
 from pxl_prover.countermodel import Countermodel
+from pxl_prover.deadline import DeadlinePassed
 from pxl_prover.formula import Formula, size
 from pxl_prover.logics import Logic
 from pxl_prover.nnf import nneg
@@ -134,7 +135,10 @@ def run_search(goal: Formula, logic: Logic, deadline: float | None, budget: int 
         if deadline is not None and time.monotonic() > deadline:
             return Unknown("time", "deadline reached while building the countermodel")
         return Refutation(contract(model), model)
-    return Proof(emit(proof))
+    try:
+        return Proof(emit(proof, deadline))
+    except DeadlinePassed:
+        return Unknown("time", "deadline reached while writing out the proof")
 
 
 def _root_branch(
