@@ -41,16 +41,16 @@ closed; its owner replaces it.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import resource
+import select
 import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
-
-import pexpect
-from pexpect.fdpexpect import fdspawn
+from typing import BinaryIO
 
 from .check.acceptance import (
     AUDIT_CLAIM,
@@ -73,10 +73,11 @@ from .kernel import (
 _ASSUMPTIONS: dict[tuple[str, str, tuple[str, ...], str], tuple[str, ...]] = {}
 
 # The prompt coqtop -emacs prints after every sentence: the state number and the proofs open.
-PROMPT = re.compile(r"<prompt>\S+ < (\d+) \|([^|]*)\| \d+ < </prompt>")
+PROMPT = re.compile(rb"<prompt>\S+ < (\d+) \|([^|]*)\| \d+ < </prompt>")
+_PROMPT_START = b"<prompt>"
 # What one read takes from the pipe: a long answer (a statement shown back) arrives in a
-# few reads, not hundreds of pexpect's default 2,000 characters, each searched again.
-_READ_CHARS = 65536
+# few reads.
+_READ_BYTES = 65536
 # -q: no coqrc; -quiet: no start-up chatter.
 COQTOP_ARGS = ("-emacs", "-q", "-quiet")
 IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {' '.join(CERTIFICATE_MODULES)}"
@@ -132,6 +133,61 @@ class CheckResult:
     out_of_memory: bool = False
 
 
+class OutputEnded(Exception):
+    """The pipe reached its end (the process exited) before the next prompt; `output` is
+    what came after the last prompt."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__("the output ended before a prompt")
+        self.output = output
+
+
+class PromptReader:
+    """Coq's output read straight from its pipe, one answer (the text up to the next
+    prompt) at a time. Cheaper than a general expect loop, which the hot path of every
+    check paid for: one `poll` object for the session's life, the prompt searched only from
+    where one can still start rather than over the whole buffer after every read, and each
+    answer decoded once (UTF-8, undecodable bytes replaced). Output after a prompt stays
+    buffered for the next answer (a check writes several sentences at once)."""
+
+    def __init__(self, pipe: BinaryIO) -> None:
+        self._fd = pipe.fileno()
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLIN)
+        self._buffer = bytearray()
+        self._scan = 0  # no prompt in the buffer starts before this offset
+
+    def until_prompt(self, timeout_s: float) -> tuple[str, int, str]:
+        """The output before the next prompt, the prompt's state number and the proofs it
+        names open. TimeoutError if no prompt is complete within `timeout_s` (at least a
+        millisecond), OutputEnded if the pipe ends first."""
+        deadline = time.monotonic() + max(timeout_s, 0.001)
+        buffer = self._buffer
+        while True:
+            start = buffer.find(_PROMPT_START, self._scan)
+            if start < 0:
+                self._scan = max(self._scan, len(buffer) - len(_PROMPT_START) + 1)
+            else:
+                self._scan = start
+                match = PROMPT.search(buffer, start)
+                if match is not None:
+                    before = buffer[: match.start()].decode("utf-8", "replace")
+                    state, opened = int(match.group(1)), match.group(2).decode("utf-8", "replace")
+                    del buffer[: match.end()]
+                    self._scan = 0
+                    return before, state, opened
+            left_ms = (deadline - time.monotonic()) * 1000
+            if left_ms <= 0 or not self._poll.poll(left_ms):
+                raise TimeoutError(f"no prompt within {timeout_s:.3f} s")
+            try:
+                data = os.read(self._fd, _READ_BYTES)
+            except OSError:  # the pipe was closed under the read: no more output
+                data = b""
+            if not data:
+                raise OutputEnded(buffer.decode("utf-8", "replace"))
+            buffer += data
+
+
 def coq_limits(limit_mb: int | None):
     """Limits for a coqtop child: the memory cap (RLIMIT_AS) when one is set, and as much
     stack as the hard limit allows — coqtop, unlike coqc, overflows the default 8 MiB stack
@@ -154,8 +210,7 @@ class CoqSession:
         self.kernel = kernel
         self.kernel_hash = kernel.hash
         self.uses = 0
-        # Plain pipes (a pty would cut lines at 4096 bytes) read through pexpect's
-        # fd-based spawn, which waits with select rather than polling a reader thread.
+        # Plain pipes (a pty would cut lines at 4096 bytes), read up to each prompt.
         self._process = subprocess.Popen(
             ["coqtop", *COQTOP_ARGS, *kernel.load_args],
             cwd=kernel.build_dir,
@@ -165,15 +220,7 @@ class CoqSession:
             stderr=subprocess.STDOUT,
             preexec_fn=coq_limits(memory_limit_mb),
         )
-        self._reader = fdspawn(
-            self._process.stdout,
-            encoding="utf-8",
-            codec_errors="replace",
-            use_poll=True,
-            maxread=_READ_CHARS,
-        )
-        self._reader.delayafterread = None  # pexpect sleeps after every read by default
-        self._prompt = self._reader.compile_pattern_list([PROMPT])
+        self._reader = PromptReader(self._process.stdout)
         self.pid: int = self._process.pid
         self._closed = False
         self._started_as = (kernel.hash, str(kernel.build_dir), COQTOP_ARGS)
@@ -239,17 +286,15 @@ class CoqSession:
     def _wait(self, timeout_s: float) -> tuple[str, int, str]:
         """Coq's output up to the next prompt, the state number and the proofs left open."""
         try:
-            self._reader.expect_list(self._prompt, timeout=max(timeout_s, 0.001))
-        except pexpect.TIMEOUT as exc:
+            return self._reader.until_prompt(timeout_s)
+        except TimeoutError as exc:
             self._abandon()
             raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s") from exc
-        except pexpect.EOF as exc:
+        except OutputEnded as exc:
             self._abandon()
-            if _died_of_memory(self._reader.before, self._process.returncode):
+            if _died_of_memory(exc.output, self._process.returncode):
                 raise SessionOutOfMemory("Coq ran out of memory and exited") from exc
             raise SessionDied("the Coq process exited") from exc
-        match = self._reader.match
-        return self._reader.before, int(match.group(1)), match.group(2)
 
     def _send(self, text: str) -> None:
         """Write to coqtop. Large inputs go from a helper thread, so that Coq answering
