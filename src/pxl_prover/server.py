@@ -30,7 +30,7 @@ from pxl_prover.config import (
     load_config,
 )
 from pxl_prover.service import ProverService
-from pxl_prover.waitress_adapter import PROBE_THREADS, json_errors, probes_apart
+from pxl_prover.waitress_adapter import PROBE_THREADS, adapt_channels, probes_apart
 
 log = logging.getLogger("pxl_prover.server")
 
@@ -126,7 +126,7 @@ class Server:
             ident="pxl-prover",
             clear_untrusted_proxy_headers=True,
         )
-        json_errors(self.waitress, config.max_request_size)
+        adapt_channels(self.waitress, config.max_request_size)
         self.probes = probes_apart(self.waitress, PROBE_THREADS)
         self._stopped = threading.Event()
 

@@ -19,6 +19,11 @@ the GIL from the worker it waits for. A connection with a request in progress is
 not polled for writing unless its output is past the high-water mark (the worker then waits
 for the loop to drain it); after the request the worker wakes the loop, which sends what is
 left, as before.
+
+Waitress sends a response's header as soon as it is built and the body in a send of its
+own; a response whose body is one piece of known length (every JSON answer here) goes out
+with its header in one send instead: one system call, and one release of the GIL, fewer
+per request.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.task import ErrorTask, ThreadedTaskDispatcher
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
 # Past this a refused body is not read: the connection is closed at once.
 MAX_DRAIN_BYTES = 1 << 30
 PROBE_PATHS = frozenset({"/health", "/ready"})
 PROBE_THREADS = 2
+# A body up to this size goes out in one send with its header (a larger one is sent in
+# several sends anyway, and is not copied to be joined to its header).
+ONE_SEND_MAX_BYTES = 256 * 1024
 
 
 class _DrainingParser(HTTPRequestParser):
@@ -74,6 +82,26 @@ class _Channel(HTTPChannel):
         return bool(super().writable())
 
 
+class _OneSendTask(WSGITask):
+    """Sends a body of known length that comes in one piece together with its header."""
+
+    def write(self, data: bytes) -> None:
+        whole = (
+            not self.wrote_header
+            and self.complete
+            and 0 < len(data) <= ONE_SEND_MAX_BYTES
+            and self.has_body
+            and self.content_length == len(data)
+        )
+        if not whole:
+            super().write(data)
+            return
+        header = self.build_response_header()
+        self.wrote_header = True
+        self.content_bytes_written = len(data)
+        self.channel.write_soon(header + data)
+
+
 class _JsonErrorTask(ErrorTask):
     def execute(self) -> None:
         error = self.request.error
@@ -90,14 +118,16 @@ class _JsonErrorTask(ErrorTask):
         self.write(body)
 
 
-def json_errors(server: Any, max_body_bytes: int) -> None:
+def adapt_channels(server: Any, max_body_bytes: int) -> None:
     """Make `server` (a waitress server, or a multi-socket one) refuse with JSON errors and
-    read off refused bodies; bodies over `max_body_bytes` are refused with a 413."""
+    read off refused bodies (bodies over `max_body_bytes` are refused with a 413), send a
+    whole response in one piece, and not poll a connection busy with a request for writing."""
     channel = type(
         "PxlChannel",
         (_Channel,),
         {
             "parser_class": _DrainingParser,
+            "task_class": _OneSendTask,
             "error_task_class": _JsonErrorTask,
             "max_body_bytes": max_body_bytes,
         },
