@@ -76,6 +76,25 @@ def test_a_prompt_split_over_many_reads_is_found(pipe) -> None:
         thread.join()
 
 
+def test_a_long_answer_arrives_whole_over_many_reads(pipe) -> None:
+    reader, writer = pipe
+    term = b"(TAnd 0 " * 500_000  # 4 MB: an error that shows a large term back
+
+    def send() -> None:
+        for start in range(0, len(term), 100_000):
+            os.write(writer, term[start : start + 100_000])
+        os.write(writer, prompt(9))
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    try:
+        before, state, _ = reader.until_prompt(30)
+    finally:
+        thread.join()
+    assert (len(before), state) == (len(term), 9)
+    assert before.encode() == term
+
+
 def test_text_that_looks_like_the_start_of_a_prompt_is_not_one(pipe) -> None:
     reader, writer = pipe
     os.write(writer, b"<prompt>not a prompt</prompt> <prompt" + b"x" * 100)
