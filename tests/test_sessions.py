@@ -16,6 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from pxl_prover import certificate
+from pxl_prover.check.gate import THEOREM
+from pxl_prover.logics import get_logic
 from pxl_prover.sessions import (
     CoqSession,
     OutputEnded,
@@ -24,6 +27,8 @@ from pxl_prover.sessions import (
     SessionOutOfMemory,
     SessionTimeout,
 )
+from pxl_prover.syntax import parse
+from pxl_prover.tableau import search
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -178,4 +183,19 @@ def test_a_process_that_does_not_answer_in_time_is_killed() -> None:
         session._wait(0.3)
     assert time.monotonic() - started < 10
     assert session._process.returncode is not None  # killed and reaped
+    assert not session.alive()
+
+
+def test_a_check_that_times_out_names_the_checks_time_not_what_was_left() -> None:
+    """The last wait of a check has only what is left of its time; the error a user reads
+    names the time the check had."""
+    goal = parse("BOX(A -> A)")
+    logic = get_logic("K")
+    source = certificate.render(goal, logic, search(goal, logic).tree)
+    session = session_over("exec sleep 60")
+    session.uses, session._kept, session._state = 0, 0, 2
+    session.numeral_constants = False
+    session._started_as = ("kernel", "folder", ())
+    with pytest.raises(SessionTimeout, match=r"did not finish the check within 0\.3 s"):
+        session.check(source, THEOREM, timeout_s=0.3)
     assert not session.alive()

@@ -365,7 +365,12 @@ class CoqSession:
             wait = deadline - time.monotonic()
             if sentence.startswith("Print Assumptions"):
                 wait = max(wait, ASSUMPTIONS_TIMEOUT_S)
-            answers.append(self._wait(wait))
+            try:
+                answers.append(self._wait(wait))
+            except SessionTimeout as exc:  # say the check's time, not what was left of it
+                raise SessionTimeout(
+                    f"Coq did not finish the check within {timeout_s:.1f} s"
+                ) from exc
         if back:
             self._back(max(deadline - time.monotonic(), 1.0))
         transcript = Transcript(
