@@ -180,16 +180,15 @@ class Prover:
             return draft.unknown(found.reason, found.detail, budget_ms=budget_ms)
         if isinstance(found, tableau.Refutation):
             return self._refuted(draft, formula, logic, found, searched, deadline)
-        if searched <= deadline:
-            try:
-                source = certificate.render(
-                    formula, logic, found.tree, goal_text=draft.normalized, deadline=deadline
-                )
-            except DeadlinePassed:
-                source = None
-            if source is not None and time.monotonic() <= deadline:
-                return self._coq_checked(draft, source, deadline, "proved", certificate=source)
-        return draft.unknown("time", LATE_PROOF, budget_ms=budget_ms)
+        try:
+            source = certificate.render(
+                formula, logic, found.tree, goal_text=draft.normalized, deadline=deadline
+            )
+        except DeadlinePassed:
+            return draft.unknown("time", LATE_PROOF, budget_ms=budget_ms)
+        if time.monotonic() > deadline:  # back late, or written out past it
+            return draft.unknown("time", LATE_PROOF, budget_ms=budget_ms)
+        return self._coq_checked(draft, source, deadline, "proved", certificate=source)
 
     def _refuted(
         self,
