@@ -28,19 +28,7 @@ from pxl_prover.syntax import parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from oracle import MAX_KEYS, is_valid, keys_of  # noqa: E402
-
-LEAVES = ("p", "q", "r", "true", "false")
-BINARY = ("&", "|", "->", "<->")
-
-
-def random_goal(rng: random.Random, depth: int) -> str:
-    if depth == 0 or rng.random() < 0.2:
-        return rng.choice(LEAVES)
-    kind = rng.randrange(7)
-    if kind < 3:
-        return f"{('~', 'BOX', 'DIA')[kind]}({random_goal(rng, depth - 1)})"
-    op = BINARY[kind - 3]
-    return f"({random_goal(rng, depth - 1)}) {op} ({random_goal(rng, depth - 1)})"
+from random_goals import random_goal  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,9 @@ some hosts' cgroups) and explicit rlimits (its defaults fail where the host's ar
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -27,6 +29,9 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes.utils import parse_quantity
+from prometheus_client.parser import text_string_to_metric_families
+from random_goals import random_goal
 
 from pxl_prover.kernel import BUILTIN_KERNEL_DIR, kernel_hash
 
@@ -180,6 +185,13 @@ def pod_spec_args(
     for env in container["env"]:
         assert "value" in env, f"env {env['name']} comes from elsewhere: not emulated here"
         args += ["--env", f"{env['name']}={env['value']}"]
+    # What the kubelet enforces of `resources` (requests only place the pod): the memory
+    # limit is the container's memory cgroup limit, past which the kernel kills a process.
+    limits = container["resources"].get("limits", {})
+    if "memory" in limits:
+        args += ["--memory", str(int(parse_quantity(limits["memory"])))]
+    if "cpu" in limits:
+        args += ["--cpus", str(parse_quantity(limits["cpu"]))]
     return args
 
 
@@ -302,6 +314,66 @@ def test_prover_compiles_a_configmap_kernel_at_start(start_prover, tmp_path: Pat
     assert ready["kernel_hash"] == kernel_hash(kernel) != checkout_kernel_hash()
     status, proved = prover.post("/prove", {"goal": "BOX(A -> A)"})
     assert (status, proved["verdict"], proved["verified"]) == (200, "proved", True), proved
+
+
+def test_prover_under_load_stays_within_the_pods_memory_limit(start_prover) -> None:
+    # The pod's memory limit is its cgroup's: with every Coq session busy and sessions
+    # being recycled (one more session while a successor starts), no process may be
+    # killed for memory. A session killed mid-check would answer `unknown` and restart.
+    deployment = deployment_of(MINIMAL)
+    prover = start_prover(deployment, PXL_SESSION_MAX_USES=str(RECYCLE_AFTER_USES))
+    prover.wait_ready()
+    goals = uncached_goals(random.Random(15), LOAD_GOALS)
+    with concurrent.futures.ThreadPoolExecutor(LOAD_CLIENTS) as clients:
+        answers = list(clients.map(lambda goal: prover.post("/prove", {"goal": goal}), goals))
+    unverified = [(status, body) for status, body in answers if not body.get("verified")]
+    assert not unverified, f"{len(unverified)} of {len(goals)}, e.g. {unverified[:3]}"
+    state = prover.state()
+    assert state["Running"] and not state["OOMKilled"], state
+    restarts = session_restarts(prover)
+    print(f"{len(goals)} uncached goals, session restarts {restarts}, {memory_peak(state)}")
+    assert restarts["recycled"] >= 1, "no session was recycled: the test missed its moment"
+    assert restarts["died"] == restarts["memory"] == 0, (restarts, prover.logs())
+
+
+LOAD_CLIENTS = 8
+LOAD_GOALS = 2400
+RECYCLE_AFTER_USES = 200
+
+
+def uncached_goals(rng: random.Random, count: int) -> list[str]:
+    """`count` random goals of different shapes: the cache knows a goal by its shape (atoms
+    renamed), so only a new shape is searched and checked by Coq."""
+    goals: dict[str, None] = {}
+    while len(goals) < count:
+        goals[random_goal(rng, 4)] = None
+    return list(goals)
+
+
+def session_restarts(prover: Container) -> dict[str, float]:
+    """`logos_pxl_session_restarts` by reason, from the Prometheus exposition."""
+    with urllib.request.urlopen(prover.url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    (family,) = (
+        f for f in text_string_to_metric_families(text) if f.name == "logos_pxl_session_restarts"
+    )
+    return {s.labels["reason"]: s.value for s in family.samples if s.name.endswith("_total")}
+
+
+def memory_peak(state: dict[str, Any]) -> str:
+    """The container's memory cgroup peak against its limit, where the host shows it."""
+    try:
+        (line,) = (
+            line
+            for line in Path(f"/proc/{state['Pid']}/cgroup").read_text().splitlines()
+            if line.split(":")[1] == "memory"
+        )
+        group = Path("/sys/fs/cgroup/memory") / line.split(":", 2)[2].lstrip("/")
+        peak = int((group / "memory.max_usage_in_bytes").read_text())
+        limit = int((group / "memory.limit_in_bytes").read_text())
+    except (OSError, ValueError):
+        return "memory peak not readable here"
+    return f"memory peak {peak / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB"
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (REPO / "examples").glob("*.yaml")))

@@ -199,3 +199,20 @@ def test_a_check_that_times_out_names_the_checks_time_not_what_was_left() -> Non
     with pytest.raises(SessionTimeout, match=r"did not finish the check within 0\.3 s"):
         session.check(source, THEOREM, timeout_s=0.3)
     assert not session.alive()
+
+
+# Coq gives itself a 256 MB minor heap unless told otherwise: a fresh session then holds
+# about 400 MB, and the default five fill a prover pod's default 2 GiB limit. Told
+# (`kernel.COQ_GC`), a fresh session holds about 160 MB.
+FRESH_SESSION_MAX_MB = 300
+
+
+def test_a_session_leaves_room_for_five_in_a_pods_default_memory_limit(compiled_kernel) -> None:
+    session = CoqSession(compiled_kernel)
+    try:
+        with open(f"/proc/{session.pid}/status") as status:
+            (line,) = (line for line in status if line.startswith("VmRSS:"))
+        resident_mb = int(line.split()[1]) / 1024
+    finally:
+        session.close()
+    assert resident_mb < FRESH_SESSION_MAX_MB, f"a fresh Coq session holds {resident_mb:.0f} MB"

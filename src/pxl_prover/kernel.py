@@ -69,10 +69,20 @@ class CompiledKernel:
         return ["-Q", str(self.build_dir), LOGICAL_NAME]
 
 
+# OCaml's garbage collector for every Coq process: an 8 MB minor heap (1M words) and Coq's
+# own major-heap policy (o=120). Without OCAMLRUNPARAM, Coq gives itself a 256 MB minor
+# heap, which every session fills: about 400 MB resident each from the start, 2 GB for the
+# default five sessions, the whole of the prover pod's default memory limit, where the
+# kernel kills sessions before the service is even ready. With this, a session holds
+# about 160 MB after start-up and 260 MB after 3,000 checks, at the same CPU per check.
+COQ_GC = "s=1M,o=120"
+
+
 def coq_environment(home: Path) -> dict[str, str]:
     """The environment Coq runs in: no variable of the caller's that could make Coq load a
     file of someone else's (COQPATH, OCAMLPATH, XDG and HOME folders with a coqrc or a
-    user-contrib). With `-q` on the command line, Coq then reads nothing but its own
+    user-contrib), and a garbage collector sized for many sessions side by side
+    (`COQ_GC`). With `-q` on the command line, Coq then reads nothing but its own
     standard library and the kernel it is pointed at."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -80,6 +90,7 @@ def coq_environment(home: Path) -> dict[str, str]:
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home),
         "XDG_DATA_HOME": str(home),
+        "OCAMLRUNPARAM": COQ_GC,
     }
 
 
