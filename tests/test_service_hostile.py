@@ -155,13 +155,15 @@ def _balanced_disjunction(low: int, high: int) -> str:
 
 
 def test_coq_out_of_memory_is_unknown_memory_without_retry_or_readiness_flap():
-    # A session starts and checks small certificates in 650 MB; this goal's certificate
-    # (the most atoms a goal may have, in a balanced disjunction: shallow, so Coq's stack
-    # holds and its memory gives out) needs more.
-    running = RunningServer(pool_size="1", session_memory_mb="650", cache_size="0")
+    # A session starts (about 280 MB at its peak) and checks small certificates in 450 MB;
+    # this goal's certificate needs more, about 660 MB (eight copies of a balanced
+    # disjunction of the most atoms a goal may have: shallow, so Coq's stack holds and its
+    # memory gives out).
+    running = RunningServer(pool_size="1", session_memory_mb="450", cache_size="0")
     try:
         pool = running.service.pool
-        goal = _balanced_disjunction(0, 10_000) + " | ~p0"
+        disjunction = f"({_balanced_disjunction(0, 10_000)})"
+        goal = " & ".join([disjunction] * 8) + " | ~p0"
         statuses: list[int] = []
         stop = threading.Event()
 
