@@ -62,11 +62,11 @@ def new_cache(size=100, ttl=300.0, timer=None):
 def solve(prover, cache, goal, logic="S5"):
     """What the service does: the cache, else the engine (and store the answer)."""
     formula = parse(goal)
-    hit = cache.get(HASH, logic, formula)
+    hit = cache.get(cache.slot(HASH, logic, formula))
     if hit is not None:
         return hit.to_json(), True
     answer = prover.answer(goal, logic)
-    cache.put(HASH, logic, formula, answer)
+    cache.put(cache.slot(HASH, logic, formula), answer)
     return answer.to_json(), False
 
 
@@ -172,10 +172,10 @@ def test_keyed_by_logic_and_kernel_hash(prover):
     cache = new_cache()
     formula = parse("BOX p -> p")
     answer = prover.answer("BOX p -> p", "T")
-    cache.put(HASH, "T", formula, answer)
-    assert cache.get(HASH, "T", formula) is not None
-    assert cache.get(HASH, "K", formula) is None
-    assert cache.get("ef" * 32, "T", formula) is None
+    cache.put(cache.slot(HASH, "T", formula), answer)
+    assert cache.get(cache.slot(HASH, "T", formula)) is not None
+    assert cache.get(cache.slot(HASH, "K", formula)) is None
+    assert cache.get(cache.slot("ef" * 32, "T", formula)) is None
 
 
 def test_unknown_answers_are_not_stored():
@@ -183,9 +183,9 @@ def test_unknown_answers_are_not_stored():
     formula = parse("p")
     unknown = Answer("K", "p", HASH, "unknown", PROOF_METHOD["unknown"], limits={"reason": "time"})
     assert not unknown.verified and unknown.to_json()["verified"] is False
-    cache.put(HASH, "K", formula, unknown)
+    cache.put(cache.slot(HASH, "K", formula), unknown)
     cache.put_exact(HASH, "K", "p", unknown)
-    assert len(cache) == 0 and cache.get(HASH, "K", formula) is None
+    assert len(cache) == 0 and cache.get(cache.slot(HASH, "K", formula)) is None
     assert cache.get_exact(HASH, "K", "p") is None
 
 
@@ -196,10 +196,10 @@ def test_ttl_expiry_and_lru_bound(prover):
     for goal in goals:
         solve(prover, cache, goal)
     assert len(cache) == 2
-    assert cache.get(HASH, "S5", parse(goals[0])) is None
-    assert cache.get(HASH, "S5", parse(goals[2])) is not None
+    assert cache.get(cache.slot(HASH, "S5", parse(goals[0]))) is None
+    assert cache.get(cache.slot(HASH, "S5", parse(goals[2]))) is not None
     clock.now = 11.0
-    assert cache.get(HASH, "S5", parse(goals[2])) is None
+    assert cache.get(cache.slot(HASH, "S5", parse(goals[2]))) is None
 
 
 def test_size_zero_disables_the_cache(prover):

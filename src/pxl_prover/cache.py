@@ -127,6 +127,15 @@ class Canonical:
     atoms: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A goal's place in the cache: the store's key and the canonical form it came from."""
+
+    key: tuple[str, str, str]
+    formula: Formula
+    canon: Canonical
+
+
 def canonical(formula: Formula) -> Canonical:
     """Reorder ∧/∨ operands by shape, then number atoms by first occurrence (left to right)."""
     shape = _shapes(formula)
@@ -275,29 +284,35 @@ class ProofCache:
         with self._lock:
             self._exact[(kernel_hash, logic, goal)] = _kept(answer)
 
-    def get(self, kernel_hash: str, logic: str, formula: Formula) -> Answer | None:
-        """An answer for `formula` (atoms named as the user named them), or None."""
+    def slot(self, kernel_hash: str, logic: str, formula: Formula) -> Slot | None:
+        """Where `formula`'s answers live (None: the cache is off): its canonical form, made
+        once per request for the lookup and, after a miss, the store."""
         if self._store is None:
             return None
         canon = canonical(formula)
+        return Slot((kernel_hash, logic, canon.text), formula, canon)
+
+    def get(self, slot: Slot | None) -> Answer | None:
+        """An answer for the slot's formula (atoms named as the user named them), or None."""
+        if slot is None or self._store is None:
+            return None
         with self._lock:
-            variants: tuple[_Variant, ...] = self._store.get((kernel_hash, logic, canon.text), ())
+            variants: tuple[_Variant, ...] = self._store.get(slot.key, ())
         for variant in variants:
-            answer = self._adapt(variant, formula, canon)
+            answer = self._adapt(variant, slot.formula, slot.canon)
             if answer is not None:
                 return answer
         return None
 
-    def put(self, kernel_hash: str, logic: str, formula: Formula, answer: Answer) -> None:
+    def put(self, slot: Slot | None, answer: Answer) -> None:
         """Store a verified proved/refuted answer; anything else is ignored."""
-        if self._store is None or not _storable(answer):
+        if slot is None or self._store is None or not _storable(answer):
             return
-        canon = canonical(formula)
-        key = (kernel_hash, logic, canon.text)
-        variant = _Variant(formula, to_ascii(formula), canon.atoms, _kept(answer))
+        formula, atoms = slot.formula, slot.canon.atoms
+        variant = _Variant(formula, to_ascii(formula), atoms, _kept(answer))
         with self._lock:
-            old = tuple(v for v in self._store.get(key, ()) if v.text != variant.text)
-            self._store[key] = (variant, *old)[:MAX_VARIANTS]
+            old = tuple(v for v in self._store.get(slot.key, ()) if v.text != variant.text)
+            self._store[slot.key] = (variant, *old)[:MAX_VARIANTS]
 
     def _adapt(self, variant: _Variant, formula: Formula, canon: Canonical) -> Answer | None:
         stored = variant.answer

@@ -231,11 +231,12 @@ class ProverService:
         the engine's (handed the goal parsed once, and the `Logic`)."""
         key = (self.kernel_hash, logic.name)
         formula = syntax.parse(goal)
-        answer = self.cache.get(*key, formula)
+        slot = self.cache.slot(*key, formula)
+        answer = self.cache.get(slot)
         if answer is not None:
             return replace(answer, goal=goal, normalized=syntax.to_ascii(formula))
         answer = prover.answer(goal, logic, timeout_ms, formula=formula)
         if self.cut:
             raise NotReady("the server shut down before this goal was decided")
-        self.cache.put(*key, formula, answer)
+        self.cache.put(slot, answer)
         return replace(answer, cache_hit=False)
