@@ -336,6 +336,56 @@ def test_prover_under_load_stays_within_the_pods_memory_limit(start_prover) -> N
     assert restarts["died"] == restarts["memory"] == 0, (restarts, prover.logs())
 
 
+# Two sessions (about 280 MB each at their peak, while the canary runs) and the server fit
+# in 760 MiB; a session checking this goal's certificate needs about 660 MB, which even
+# beside one idle session never fits.
+SMALL_POD = """
+apiVersion: pxl.logos.dev/v1alpha1
+kind: PXLProver
+metadata:
+  name: pxl
+spec:
+  pool:
+    size: 2
+  resources:
+    requests: {cpu: 500m, memory: 512Mi}
+    limits: {memory: 760Mi}
+"""
+
+
+def test_a_check_that_overfills_the_pods_memory_is_unknown_memory_not_an_error(
+    start_prover,
+) -> None:
+    # The kernel's OOM killer ends the session checking it (the pod's biggest process), and
+    # the one the check is retried on: the user gets `unknown` for memory, not an error, and
+    # the certificate is not given another session to kill when asked again.
+    prover = start_prover(deployment_of(SMALL_POD))
+    prover.wait_ready()
+    disjunction = f"({balanced_disjunction(0, 10_000)})"
+    goal = " & ".join([disjunction] * 8) + " | ~p0"
+    request = {"goal": goal, "logic": "K", "timeout_ms": 60_000}
+    status, answer = prover.post("/prove", request)
+    assert status == 200, answer
+    reason = (answer.get("limits") or {}).get("reason")
+    assert (answer["verdict"], reason) == ("unknown", "memory"), {**answer, "goal": "..."}
+    killed = session_restarts(prover)
+    print(f"session restarts after the first request: {killed}")
+    assert killed["memory"] == 2 and killed["died"] == 0, killed
+    status, again = prover.post("/prove", request)
+    assert (status, again["verdict"], again["limits"]["reason"]) == (200, "unknown", "memory")
+    assert session_restarts(prover) == killed
+    assert prover.state()["Running"]
+    status, proved = prover.post("/prove", {"goal": "BOX(q -> q)", "logic": "K"})
+    assert (status, proved["verdict"], proved["verified"]) == (200, "proved", True), proved
+
+
+def balanced_disjunction(low: int, high: int) -> str:
+    if high - low == 1:
+        return f"p{low}"
+    middle = (low + high) // 2
+    return f"({balanced_disjunction(low, middle)} | {balanced_disjunction(middle, high)})"
+
+
 LOAD_CLIENTS = 8
 LOAD_GOALS = 2400
 RECYCLE_AFTER_USES = 200

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import pytest
 
 from pxl_prover.pool import PoolSaturated, PoolUnavailable, SessionPool
-from pxl_prover.sessions import CheckResult, SessionDied, SessionTimeout
+from pxl_prover.sessions import (
+    CheckResult,
+    SessionDied,
+    SessionKilled,
+    SessionOutOfMemory,
+    SessionTimeout,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,6 +51,9 @@ class ScriptedSession:
         if action == "die":
             self.dead = True
             raise SessionDied("the Coq process exited")
+        if action == "oom-killed":
+            self.dead = True
+            raise SessionKilled("the Coq process was killed (SIGKILL)")
         if action == "oom":
             return CheckResult(False, (), "Error: Out of memory.", 1.0, out_of_memory=True)
         if action == "hang":
@@ -137,6 +146,27 @@ def test_dying_twice_is_a_clean_retryable_error():
     assert restarts == ["died", "died"]
     wait_for(lambda: pool.stats()["active_sessions"] == 2)
     assert pool.check("s", "t", 1.0).accepted
+    pool.close()
+
+
+def test_a_check_whose_session_the_oom_killer_ended_is_retried_once_on_another():
+    # The pod's memory was full, maybe by the other sessions' doing: one more try.
+    pool, _, restarts = make_pool(plan=["oom-killed"])
+    assert pool.check("s", "t", 1.0).accepted
+    assert restarts == ["memory"]
+    pool.close()
+
+
+def test_killed_for_memory_twice_is_out_of_memory_and_the_certificate_remembered():
+    pool, _, restarts = make_pool(plan=["oom-killed", "oom-killed"])
+    with pytest.raises(SessionOutOfMemory, match="killed for memory twice"):
+        pool.check("s", "t", 1.0)
+    assert restarts == ["memory", "memory"]
+    wait_for(lambda: pool.stats()["active_sessions"] == 2)
+    with pytest.raises(SessionOutOfMemory, match="already ran a Coq session out of memory"):
+        pool.check("s", "t", 1.0)  # refused without a session: none is killed again
+    assert restarts == ["memory", "memory"]
+    assert pool.check("another certificate", "t", 1.0).accepted
     pool.close()
 
 

@@ -24,6 +24,7 @@ from pxl_prover.sessions import (
     OutputEnded,
     PromptReader,
     SessionDied,
+    SessionKilled,
     SessionOutOfMemory,
     SessionTimeout,
 )
@@ -174,6 +175,23 @@ def test_a_process_aborted_without_a_word_died_of_memory() -> None:
     session = session_over("kill -ABRT $$")
     with pytest.raises(SessionOutOfMemory):
         session._wait(10)
+
+
+def test_a_process_killed_outright_was_killed_not_out_of_its_own_memory() -> None:
+    # What the kernel's OOM killer does to the biggest process of a full memory cgroup (a
+    # pod at its memory limit): SIGKILL, without a word.
+    session = session_over("printf 'working'; kill -KILL $$")
+    with pytest.raises(SessionKilled):
+        session._wait(10)
+
+
+def test_a_process_that_exits_is_not_killed_to_find_out_why() -> None:
+    # Its output ends a moment before it is reaped: the session waits for its exit status.
+    session = session_over("exec 1>&-; sleep 0.2; exit 3")
+    with pytest.raises(SessionDied) as died:
+        session._wait(10)
+    assert not isinstance(died.value, SessionOutOfMemory)
+    assert session._process.returncode == 3
 
 
 def test_a_process_that_does_not_answer_in_time_is_killed() -> None:

@@ -5,9 +5,11 @@ turns into 429 + Retry-After; `PoolUnavailable` when no session is alive or star
 session that dies, hangs or passes its memory limit is dropped and replaced in the
 background without touching other requests; a check whose session died is retried once on
 another session, unless the session died of memory: that certificate is remembered and
-refused from then on, so one goal cannot kill session after session. A session whose check
-ran into its RLIMIT_AS (Coq reports "Out of memory" and keeps going, with its heap in an
-unknown state) is replaced after answering.
+refused from then on, so one goal cannot kill session after session. A session the kernel's
+OOM killer ended (the pod's memory cgroup was full: maybe the other sessions' doing) gets
+that one retry too; killed a second time, the certificate is remembered in the same way.
+A session whose check ran into its RLIMIT_AS (Coq reports "Out of memory" and keeps going,
+with its heap in an unknown state) is replaced after answering.
 Sessions are recycled after `max_uses` checks (one at a time, each serving until its
 successor is up), so slow leaks in a long-lived coqtop cannot accumulate. The lock is never
 held while Coq runs, so `stats()` (behind /health) never waits for a busy pool.
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from pxl_prover.sessions import SessionError, SessionOutOfMemory, SessionTimeout
+from pxl_prover.sessions import SessionError, SessionKilled, SessionOutOfMemory, SessionTimeout
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +154,17 @@ class SessionPool:
             except SessionOutOfMemory:
                 self._release(session, reason="memory")
                 log.warning("Coq session %s ran out of memory during a check", session.pid)
-                with self._cond:
-                    self._killers[digest] = None
-                    while len(self._killers) > MAX_REMEMBERED_KILLERS:
-                        self._killers.popitem(last=False)
+                self._remember_killer(digest)
                 raise
+            except SessionKilled as exc:
+                self._release(session, reason="memory")
+                log.warning("Coq session %s was killed (out of memory) during a check", session.pid)
+                if attempt == 2:
+                    self._remember_killer(digest)
+                    raise SessionOutOfMemory(
+                        "Coq was killed for memory twice checking this certificate"
+                    ) from exc
+                continue
             except SessionError as exc:
                 self._release(session, reason="died")
                 log.warning("Coq session %s died during a check (%s)", session.pid, exc)
@@ -169,6 +177,12 @@ class SessionPool:
             self._release(session, reason="memory" if result.out_of_memory else None)
             return result
         raise AssertionError("unreachable")
+
+    def _remember_killer(self, digest: str) -> None:
+        with self._cond:
+            self._killers[digest] = None
+            while len(self._killers) > MAX_REMEMBERED_KILLERS:
+                self._killers.popitem(last=False)
 
     # --- observation --------------------------------------------------------------------
 

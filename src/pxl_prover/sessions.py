@@ -82,6 +82,7 @@ _READ_BYTES = 65536
 COQTOP_ARGS = ("-emacs", "-q", "-quiet")
 IMPORT_SENTENCE = f"From {LOGICAL_NAME} Require Import {' '.join(CERTIFICATE_MODULES)}"
 START_TIMEOUT_S = 60.0
+EXIT_WAIT_S = 1.0  # for a process whose output ended to finish exiting
 # `Print Assumptions` of a theorem walks the kernel's proofs; asked once per session and
 # lemma, it may take this long even when the request that triggers it has less time left.
 ASSUMPTIONS_TIMEOUT_S = 60.0
@@ -116,6 +117,12 @@ class SessionDied(SessionError):
 class SessionOutOfMemory(SessionDied):
     """coqtop exited because it ran out of memory (its RLIMIT_AS, PXL_SESSION_MEMORY_MB):
     the certificate it was checking would kill any session with the same cap."""
+
+
+class SessionKilled(SessionDied):
+    """coqtop was killed outright (SIGKILL), not by its owner: the kernel's OOM killer, when
+    the memory cgroup it runs in (a pod's memory limit) was full. Unlike `SessionOutOfMemory`
+    this need not be the certificate's doing alone: the other sessions filled the cgroup too."""
 
 
 class SessionTimeout(SessionError):
@@ -291,9 +298,15 @@ class CoqSession:
             self._abandon()
             raise SessionTimeout(f"Coq did not answer within {timeout_s:.1f} s") from exc
         except OutputEnded as exc:
+            # Its output ended, so the process is exiting: let it, so that its exit status
+            # says why (a kill of ours would hide that), and only then make sure.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=EXIT_WAIT_S)
             self._abandon()
             if _died_of_memory(exc.output, self._process.returncode):
                 raise SessionOutOfMemory("Coq ran out of memory and exited") from exc
+            if self._process.returncode == -signal.SIGKILL:
+                raise SessionKilled("the Coq process was killed (SIGKILL)") from exc
             raise SessionDied("the Coq process exited") from exc
 
     def _send(self, text: str) -> None:
