@@ -17,6 +17,10 @@ likewise, next to its P95 and throughput:
   uncached        the same small goals against a server with the cache off (PXL_CACHE_SIZE=0):
                   every request is parsed, searched and its certificate checked by Coq
   repeats         a workload with repeats: 36 goal shapes under random atom names
+  uncached, cache on (new shapes)
+                  random goals (tests/random_goals.py), each of a shape not asked before,
+                  against the same server: what a server started as the README says
+                  does with goals nobody asked it yet
   ... (HMAC)      the same, every request signed as the deployment guide's client does
 
 Afterwards it prints the floor (one warm Coq check of a small lemma, CPU ms), each row's
@@ -50,7 +54,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pxl_prover.auth import sign_headers
+from pxl_prover.cache import canonical
 from pxl_prover.metrics import percentile
+from pxl_prover.syntax import parse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from random_goals import random_goal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HMAC_KEY = "bench-" + "0123456789abcdef" * 3
@@ -81,6 +90,24 @@ SHAPES = (
         for a, b in zip(GUIDE_GOALS, GUIDE_GOALS[2:] + GUIDE_GOALS[:2], strict=True)
     ]
 )
+
+
+# Enough random goals of distinct shapes that no request of the "new shapes" row is ever
+# answered from the cache (which knows a goal by its shape, atoms renamed).
+NEW_SHAPES = 30_000
+
+
+def new_shapes(rng: random.Random, count: int) -> list[bytes]:
+    """`count` request bodies of random goals (`tests/random_goals.py`), no two of one shape."""
+    seen: set[str] = set()
+    bodies: list[bytes] = []
+    while len(bodies) < count:
+        goal = random_goal(rng, rng.randrange(3, 6))
+        shape = canonical(parse(goal)).text
+        if shape not in seen:
+            seen.add(shape)
+            bodies.append(prove_body(goal))
+    return bodies
 
 
 def renamed(goal: str, rng: random.Random) -> str:
@@ -316,6 +343,15 @@ def metrics(port: int) -> dict:
     return json.loads(conn.getresponse().read())
 
 
+def with_hit_rate(row: Row, port: int, before: dict) -> dict:
+    """Name the row's cache hit rate (from /metrics, since `before`); the metrics now."""
+    after = metrics(port)
+    hits = after["logos_pxl_cache_hits_total"] - before["logos_pxl_cache_hits_total"]
+    misses = after["logos_pxl_cache_misses_total"] - before["logos_pxl_cache_misses_total"]
+    row.name += f" [hit rate {100 * hits / max(hits + misses, 1):.1f} %]"
+    return after
+
+
 def prove_body(goal: str, logic: str = "S5") -> bytes:
     return json.dumps({"goal": goal, "logic": logic}).encode()
 
@@ -361,11 +397,16 @@ class Bench:
                 return prove_body(renamed(rng.choice(SHAPES), rng))
 
         repeats = self.paired("repeats" + suffix, port, repeat_body, secret)
-        after = metrics(port)
-        hits = after["logos_pxl_cache_hits_total"] - before["logos_pxl_cache_hits_total"]
-        misses = after["logos_pxl_cache_misses_total"] - before["logos_pxl_cache_misses_total"]
-        repeats.name += f" [hit rate {100 * hits / max(hits + misses, 1):.1f} %]"
-        return [cached, repeats]
+        before = with_hit_rate(repeats, port, before)
+        fresh = new_shapes(random.Random(11), NEW_SHAPES)
+        new = self.paired(
+            "uncached, cache on (new shapes)" + suffix,
+            port,
+            lambda i: fresh[i % len(fresh)],
+            secret,
+        )
+        with_hit_rate(new, port, before)
+        return [cached, repeats, new]
 
     def uncached_row(self, port: int, secret: str | None) -> Row:
         """Against a server with the cache off: every guide goal goes through search and Coq."""
