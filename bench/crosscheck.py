@@ -27,8 +27,8 @@ from pxl_prover.sessions import CoqSession
 from pxl_prover.syntax import parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from goals import random_goal  # noqa: E402
 from oracle import MAX_KEYS, is_valid, keys_of  # noqa: E402
-from random_goals import random_goal  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ likewise, next to its P95 and throughput:
                   every request is parsed, searched and its certificate checked by Coq
   repeats         a workload with repeats: 36 goal shapes under random atom names
   uncached, new shapes
-                  random goals (tests/random_goals.py), each of a shape not asked before,
+                  random goals (tests/goals.py), each of a shape not asked before,
                   against the same cache-on server: what a server started as the README
                   says does with goals nobody asked it yet
   ... (HMAC)      the same, every request signed as the deployment guide's client does
@@ -60,7 +60,7 @@ from pxl_prover.metrics import percentile
 from pxl_prover.syntax import parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from random_goals import random_goal  # noqa: E402
+from goals import random_goal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HMAC_KEY = "bench-" + "0123456789abcdef" * 3
@@ -99,7 +99,7 @@ NEW_SHAPES = 30_000
 
 
 def new_shapes(rng: random.Random, count: int) -> list[bytes]:
-    """`count` request bodies of random goals (`tests/random_goals.py`), no two of one shape."""
+    """`count` request bodies of random goals (`tests/goals.py`), no two of one shape."""
     seen: set[str] = set()
     bodies: list[bytes] = []
     while len(bodies) < count:

@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 import yaml
+from goals import memory_hungry_goal, random_goal
 from kubernetes.utils import parse_quantity
 from prometheus_client.parser import text_string_to_metric_families
-from random_goals import random_goal
 
 from pxl_prover.kernel import BUILTIN_KERNEL_DIR, kernel_hash
 
@@ -361,9 +361,7 @@ def test_a_check_that_overfills_the_pods_memory_is_unknown_memory_not_an_error(
     # the certificate is not given another session to kill when asked again.
     prover = start_prover(deployment_of(SMALL_POD))
     prover.wait_ready()
-    disjunction = f"({balanced_disjunction(0, 10_000)})"
-    goal = " & ".join([disjunction] * 8) + " | ~p0"
-    request = {"goal": goal, "logic": "K", "timeout_ms": 60_000}
+    request = {"goal": memory_hungry_goal(), "logic": "K", "timeout_ms": 60_000}
     status, answer = prover.post("/prove", request)
     assert status == 200, answer
     reason = (answer.get("limits") or {}).get("reason")
@@ -377,13 +375,6 @@ def test_a_check_that_overfills_the_pods_memory_is_unknown_memory_not_an_error(
     assert prover.state()["Running"]
     status, proved = prover.post("/prove", {"goal": "BOX(q -> q)", "logic": "K"})
     assert (status, proved["verdict"], proved["verified"]) == (200, "proved", True), proved
-
-
-def balanced_disjunction(low: int, high: int) -> str:
-    if high - low == 1:
-        return f"p{low}"
-    middle = (low + high) // 2
-    return f"({balanced_disjunction(low, middle)} | {balanced_disjunction(middle, high)})"
 
 
 LOAD_CLIENTS = 8

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from goals import memory_hungry_goal
 from service_fixtures import HMAC_KEY, RunningServer, assert_matches_openapi
 from test_service_api import pigeonhole
 
@@ -147,23 +148,13 @@ def test_nested_json_in_process_server_is_a_400():
         running.stop()
 
 
-def _balanced_disjunction(low: int, high: int) -> str:
-    if high - low == 1:
-        return f"p{low}"
-    middle = (low + high) // 2
-    return f"({_balanced_disjunction(low, middle)} | {_balanced_disjunction(middle, high)})"
-
-
 def test_coq_out_of_memory_is_unknown_memory_without_retry_or_readiness_flap():
     # A session starts (about 280 MB at its peak) and checks small certificates in 450 MB;
-    # this goal's certificate needs more, about 660 MB (eight copies of a balanced
-    # disjunction of the most atoms a goal may have: shallow, so Coq's stack holds and its
-    # memory gives out).
+    # this goal's certificate needs more (`memory_hungry_goal`: about 660 MB).
     running = RunningServer(pool_size="1", session_memory_mb="450", cache_size="0")
     try:
         pool = running.service.pool
-        disjunction = f"({_balanced_disjunction(0, 10_000)})"
-        goal = " & ".join([disjunction] * 8) + " | ~p0"
+        goal = memory_hungry_goal()
         statuses: list[int] = []
         stop = threading.Event()
 
