@@ -167,7 +167,9 @@ def test_coq_out_of_memory_is_unknown_memory_without_retry_or_readiness_flap():
         restarts = pool.restarts
         prober.start()
         try:
-            answers = [running.post("/prove", {"goal": goal, "logic": "K"}) for _ in range(2)]
+            # Time enough on a busy machine: the answer must come from memory, not time.
+            request = {"goal": goal, "logic": "K", "timeout_ms": 60_000}
+            answers = [running.post("/prove", request) for _ in range(2)]
         finally:
             stop.set()
             prober.join()
