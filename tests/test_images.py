@@ -321,7 +321,10 @@ def test_prover_under_load_stays_within_the_pods_memory_limit(start_prover) -> N
     # being recycled (one more session while a successor starts), no process may be
     # killed for memory. A session killed mid-check would answer `unknown` and restart.
     deployment = deployment_of(MINIMAL)
-    prover = start_prover(deployment, PXL_SESSION_MAX_USES=str(RECYCLE_AFTER_USES))
+    # (A goal waits for a session as long as it takes: this test is about memory, not 429s.)
+    prover = start_prover(
+        deployment, PXL_SESSION_MAX_USES=str(RECYCLE_AFTER_USES), PXL_POOL_WAIT="60"
+    )
     prover.wait_ready()
     goals = uncached_goals(random.Random(15), LOAD_GOALS)
     with concurrent.futures.ThreadPoolExecutor(LOAD_CLIENTS) as clients:
