@@ -25,10 +25,13 @@ likewise, next to its P95 and throughput:
 
 Afterwards it prints the floor (one warm Coq check of a small lemma, CPU ms), each row's
 ratios against the targets (uncached: throughput >= 0.4 of the echo, P95 <= 3x the echo's,
-CPU <= 2x the echo's + the floor; cached: throughput >= 0.6 of the echo), and the servers'
-own verification ratio and cache hit rate (/metrics).
+CPU <= 2x the echo's + the floor; cached: throughput >= 0.6 of the echo), for each
+uncached row what Coq alone spends checking its goals' certificates (a warm session, no
+load, no Python) next to that budget, and the servers' own verification ratio and cache
+hit rate (/metrics).
 
---uncached-only runs just the uncached row (HMAC off), for quick before/after comparisons.
+--uncached-only runs just the uncached row (HMAC off), --new-shapes-only just the new-shapes
+row (HMAC off), for quick before/after comparisons.
 
 A saturation row follows (alone with --saturation-only): a burst of slow goals, three
 times what the server admits (PXL_POOL_SIZE running + PXL_MAX_QUEUE waiting), against a
@@ -98,17 +101,17 @@ SHAPES = (
 NEW_SHAPES = 30_000
 
 
-def new_shapes(rng: random.Random, count: int) -> list[bytes]:
-    """`count` request bodies of random goals (`tests/goals.py`), no two of one shape."""
+def new_shapes(rng: random.Random, count: int) -> list[str]:
+    """`count` random goals (`tests/goals.py`), no two of one shape."""
     seen: set[str] = set()
-    bodies: list[bytes] = []
-    while len(bodies) < count:
+    goals: list[str] = []
+    while len(goals) < count:
         goal = random_goal(rng, rng.randrange(3, 6))
         shape = canonical(parse(goal)).text
         if shape not in seen:
             seen.add(shape)
-            bodies.append(prove_body(goal))
-    return bodies
+            goals.append(goal)
+    return goals
 
 
 def renamed(goal: str, rng: random.Random) -> str:
@@ -242,6 +245,7 @@ class Row:
     cpu_s: float = 0.0  # the server process's own CPU over the row
     children_cpu_s: float = 0.0  # its descendants' (coqtop sessions, search processes)
     ceiling: Row | None = None  # the echo, measured in slices interleaved with this row
+    goals: list[str] = field(default_factory=list)  # an uncached row's goals (S5), in order
 
     def add(self, other: Row) -> None:
         self.latencies_ms += other.latencies_ms
@@ -398,14 +402,22 @@ class Bench:
                 return prove_body(renamed(rng.choice(SHAPES), rng))
 
         repeats = self.paired("repeats" + suffix, port, repeat_body, secret)
-        before = with_hit_rate(repeats, port, before)
-        fresh = new_shapes(random.Random(11), NEW_SHAPES)
+        with_hit_rate(repeats, port, before)
+        return [cached, repeats, self.new_shapes_row(port, secret)]
+
+    def new_shapes_row(self, port: int, secret: str | None) -> Row:
+        """Against a server with the cache on: random goals of shapes it was never asked."""
+        suffix = " (HMAC)" if secret else ""
+        goals = new_shapes(random.Random(11), NEW_SHAPES)
+        fresh = [prove_body(goal) for goal in goals]
         served = itertools.count()  # across the row's slices (each counts from 0)
+        before = metrics(port)
         new = self.paired(
             "uncached, new shapes" + suffix, port, lambda i: fresh[next(served)], secret
         )
         with_hit_rate(new, port, before)
-        return [cached, repeats, new]
+        new.goals = goals[: new.answered]
+        return new
 
     def uncached_row(self, port: int, secret: str | None) -> Row:
         """Against a server with the cache off: every guide goal goes through search and Coq."""
@@ -415,7 +427,9 @@ class Bench:
         # lemma asks Coq what the theorem rests on, about half a second)
         warm_clients = self.args.pool_size * 2
         drive("warm-up", port, "/prove", lambda i: goals[i % len(goals)], warm_clients, 3.0, secret)
-        return self.paired("uncached" + suffix, port, lambda i: goals[i % len(goals)], secret)
+        row = self.paired("uncached" + suffix, port, lambda i: goals[i % len(goals)], secret)
+        row.goals = GUIDE_GOALS
+        return row
 
 
 def pigeonhole(n: int, prefix: str) -> str:
@@ -541,11 +555,14 @@ def _against(value: float, target: float, *, at_least: bool) -> str:
 
 
 def print_targets(rows: list[Row], floor_ms: float) -> None:
-    """Each row's ratios to its own interleaved echo, against the issue's targets."""
+    """Each row's ratios to its own interleaved echo, against the issue's targets; for an
+    uncached row also what its parts cost alone: the echo's CPU (the same HTTP stack) plus
+    Coq's own CPU for the row's checks, which no Python can take away."""
     print(
         f"floor: one warm Coq check of a small lemma {floor_ms:.2f} ms CPU\n"
         "targets (ratios to the row's own interleaved echo):"
     )
+    alone = {row.name: own_coq_check_ms(row.goals) for row in rows if row.goals}
     for row in rows:
         echo = row.ceiling
         assert echo is not None
@@ -563,6 +580,14 @@ def print_targets(rows: list[Row], floor_ms: float) -> None:
                 f"CPU {cpu:.2f} ms = {cpu / budget:.1f}x the budget 2 x {echo_cpu:.2f}"
                 f" + {floor_ms:.2f} = {budget:.2f} ms ({_against(cpu, budget, at_least=False)})"
             )
+            if row.name in alone:
+                coq_ms = alone[row.name]
+                print(
+                    f"  {'':<34} Coq alone checking these goals' certificates (warm session, "
+                    f"no load) {coq_ms:.2f} ms; + the echo's CPU {echo_cpu:.2f} = "
+                    f"{coq_ms + echo_cpu:.2f} ms = {(coq_ms + echo_cpu) / budget:.1f}x the budget"
+                    " before any of the prover's Python"
+                )
         elif row.name.startswith("cached"):
             print(
                 f"  {row.name:<34} throughput {speed:.2f} of echo (>= {CACHED_MIN_THROUGHPUT}: "
@@ -570,6 +595,34 @@ def print_targets(rows: list[Row], floor_ms: float) -> None:
             )
         else:
             print(f"  {row.name:<34} throughput {speed:.2f} of echo (no target)")
+
+
+# How many of an uncached row's goals `own_coq_check_ms` has Coq check (after a warm-up).
+OWN_CHECKS = 1500
+
+
+def own_coq_check_ms(goals: list[str]) -> float:
+    """Mean CPU (ms) a warm coqtop spends per request on the certificates of `goals` (in
+    S5, as the rows ask them), sent as the server sends them: the coqtop process's CPU
+    alone, with no load beside it and no Python counted."""
+    from pxl_prover import tableau
+    from pxl_prover.engine import Prover
+    from pxl_prover.kernel import build_kernel
+    from pxl_prover.sessions import CoqSession
+
+    session = CoqSession(build_kernel())
+    prover = Prover(session)
+    cycle = itertools.islice(itertools.cycle(goals), 100 + OWN_CHECKS)
+    try:
+        for goal in itertools.islice(cycle, 100):  # each lemma's first check asks more of Coq
+            prover.answer(goal, "S5")
+        before = process_tree_cpu_s(session.pid)
+        for goal in cycle:
+            prover.answer(goal, "S5")
+        return 1000 * (process_tree_cpu_s(session.pid) - before) / OWN_CHECKS
+    finally:
+        session.close()
+        tableau.PROCESSES.close()
 
 
 def warm_check_floor_ms(repeat: int = 300) -> float:
@@ -605,6 +658,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--uncached-only", action="store_true", help="only the uncached row, HMAC off"
     )
+    parser.add_argument(
+        "--new-shapes-only",
+        action="store_true",
+        help="only the new-shapes row (random goals never asked), HMAC off",
+    )
     args = parser.parse_args(argv)
     if args.echo_server:
         echo_server(args.echo_server, args.threads)
@@ -621,14 +679,18 @@ def main(argv: list[str] | None = None) -> int:
     summaries = []
     try:
         drive("warm-up", echo_port, "/echo", lambda i: bench.echo_body, args.clients, 1.0)
-        for secret in (None,) if args.uncached_only else (None, HMAC_KEY):
-            for cache_size in ("0",) if args.uncached_only else ("100000", "0"):
+        one_row = args.uncached_only or args.new_shapes_only
+        for secret in (None,) if one_row else (None, HMAC_KEY):
+            sizes = ("0",) if args.uncached_only else ("100000",) if one_row else ("100000", "0")
+            for cache_size in sizes:
                 port = free_port()
                 proc = start_prover(port, args, hmac_on=secret is not None, cache_size=cache_size)
                 bench.server_pid = proc.pid
                 try:
                     if cache_size == "0":
                         rows.append(bench.uncached_row(port, secret))
+                    elif args.new_shapes_only:
+                        rows.append(bench.new_shapes_row(port, secret))
                     else:
                         rows += bench.cached_rows(port, secret)
                     label = f"HMAC {'on' if secret else 'off'}, cache {cache_size}"
@@ -648,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{summary['logos_pxl_cache_hit_rate_percent']:.1f} %, goals "
             f"{summary['logos_pxl_goals_total']:.0f}"
         )
-    if not args.uncached_only:
+    if not one_row:
         print(saturation_row(args))
     return 0
 
