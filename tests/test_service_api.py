@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from service_fixtures import RunningServer, assert_matches_openapi
 
 from pxl_prover import certificate
 from pxl_prover.check import evaluator
 from pxl_prover.countermodel import Countermodel
-from pxl_prover.logics import get_logic
+from pxl_prover.logics import NAME_PATTERN, UnknownLogic, get_logic
 from pxl_prover.openapi import openapi_document
 from pxl_prover.syntax import parse
 
@@ -230,3 +233,46 @@ def test_openapi_document_is_valid_openapi_3_1():
     from openapi_spec_validator import validate
 
     validate(openapi_document())
+
+
+def _prove_schema(doc: dict) -> dict:
+    return doc["paths"]["/prove"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def _accepted_logic(name: str) -> bool:
+    try:
+        get_logic(name)
+    except UnknownLogic:
+        return False
+    return True
+
+
+@given(
+    name=st.from_regex(NAME_PATTERN, fullmatch=True)
+    | st.text(alphabet="kKtTdDbBsS45 \t\n\r\x0b\xa0\u017f", max_size=7)
+    | st.text(max_size=6)
+)
+def test_a_logic_is_accepted_exactly_when_the_openapi_document_admits_it(name):
+    logic = _prove_schema(openapi_document())["properties"]["logic"]
+    assert Draft202012Validator(logic).is_valid(name) == _accepted_logic(name)
+
+
+def test_the_openapi_document_states_the_servers_own_limits(server):
+    doc = call(server, "GET", "/openapi.json").json()
+    timeout = _prove_schema(doc)["properties"]["timeout_ms"]
+    batch = doc["paths"]["/prove/batch"]["post"]["requestBody"]["content"]["application/json"]
+    assert timeout["maximum"] == server.config.max_timeout_ms
+    assert batch["schema"]["properties"]["goals"]["maxItems"] == server.config.max_batch == 5
+    most = {"goal": "p | ~p", "timeout_ms": server.config.max_timeout_ms}
+    assert call(server, "POST", "/prove", most).status_code == 200
+    over = {**most, "timeout_ms": server.config.max_timeout_ms + 1}
+    assert call(server, "POST", "/prove", over).status_code == 400
+    assert call(server, "POST", "/prove/batch", {"goals": ["p | ~p"] * 5}).status_code == 200
+    assert call(server, "POST", "/prove/batch", {"goals": ["p | ~p"] * 6}).status_code == 400
+
+
+def test_a_batch_whose_own_logic_is_unknown_is_refused_whole(server):
+    response = call(server, "POST", "/prove/batch", {"goals": ["p | ~p"], "logic": "S7"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_logic"
+    item = call(server, "POST", "/prove/batch", {"goals": [{"goal": "p | ~p", "logic": "S7"}]})
+    assert item.status_code == 200 and item.json()["results"][0]["error"]["code"] == "unknown_logic"

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify
 
 from pxl_prover import request_body
 from pxl_prover.errors import ClientError, pool_error_object
-from pxl_prover.logics import UnknownLogic
+from pxl_prover.logics import UnknownLogic, get_logic
 from pxl_prover.pool import PoolError
 from pxl_prover.service import ProverService
 from pxl_prover.syntax import ParseError
@@ -98,6 +98,8 @@ def blueprint(service: ProverService) -> Blueprint:
                 400, "bad_request", f"at most {config.max_batch} goals per batch (PXL_MAX_BATCH)"
             )
         logic = request_body.optional_str(data, "logic")
+        if logic is not None:
+            get_logic(logic)  # the batch's own logic is the request's: unknown is a 400
         timeout = request_body.timeout_ms(data, config.default_timeout_ms, config.max_timeout_ms)
         request_body.check_kernel_pin(data, service.kernel_hash)
         items = _batch_items(goals, logic)

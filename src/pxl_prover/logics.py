@@ -7,6 +7,7 @@ decide which frame rules a certificate may use.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -54,13 +55,27 @@ class UnknownLogic(ValueError):
     """Raised for a logic name PXL does not know; the message lists the known ones."""
 
 
+def _any_case(name: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
+
+
+# How a request may name a logic: a name or alias in any (ASCII) case, with spaces or tabs
+# around it. The HTTP API's OpenAPI document states this same pattern (`openapi.py`), so
+# what the document admits is exactly what `get_logic` accepts.
+NAME_PATTERN = (
+    r"^[ \t]*(?:"
+    + "|".join(_any_case(n) for n in sorted([*LOGICS, *ALIASES], key=len, reverse=True))
+    + r")[ \t]*$"
+)
+_NAME = re.compile(NAME_PATTERN)
+
+
 def get_logic(name: str | None) -> Logic:
-    """Look a logic up by name or alias, case-insensitively; None means the default (S5)."""
+    """Look a logic up by name or alias (`NAME_PATTERN`); None means the default (S5)."""
     if name is None:
         return LOGICS[DEFAULT_LOGIC]
-    key = str(name).strip().upper()
-    key = ALIASES.get(key, key)
-    if key not in LOGICS:
+    if not isinstance(name, str) or _NAME.fullmatch(name) is None:
         known = ", ".join([*LOGICS, *ALIASES])
         raise UnknownLogic(f"unknown logic {name!r}; known logics: {known}")
-    return LOGICS[key]
+    key = name.strip(" \t").upper()
+    return LOGICS[ALIASES.get(key, key)]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from pxl_prover import __version__
-from pxl_prover.logics import LOGICS, described
+from pxl_prover.config import ServerConfig
+from pxl_prover.logics import LOGICS, NAME_PATTERN, described
 
 _HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 _NON_NEG = {"type": "number", "minimum": 0}
@@ -167,43 +168,68 @@ PERFORMANCE = {
     },
 }
 
-_TIMEOUT = {"type": "integer", "minimum": 1, "description": "per-goal limit, ms"}
-_LOGIC = {"type": "string", "description": described()}
-
-PROVE_REQUEST = {
-    "type": "object",
-    "required": ["goal"],
-    "properties": {
-        "goal": {"type": "string", "examples": ["BOX(A -> A)"]},
-        "logic": _LOGIC,
-        "timeout_ms": _TIMEOUT,
-        "kernel_hash": {"type": "string", "description": "pin: 409 if the server runs another"},
-    },
+# An optional field sent as null is taken as absent.
+_LOGIC = {
+    "type": ["string", "null"],
+    "pattern": NAME_PATTERN,
+    "description": described() + "; any case",
 }
+# A goal is any non-blank text; one that does not parse is answered 400 `parse_error` (in a
+# batch: that item's error), which no JSON Schema can say in advance.
+_GOAL = {"type": "string", "pattern": "\\S", "examples": ["BOX(A -> A)"]}
+_PIN = {"type": ["string", "null"], "description": "pin: 409 if the server runs another kernel"}
 
-BATCH_REQUEST = {
-    "type": "object",
-    "required": ["goals"],
-    "properties": {
-        "goals": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "oneOf": [
-                    {"type": "string"},
-                    {
-                        "type": "object",
-                        "required": ["goal"],
-                        "properties": {"goal": {"type": "string"}, "logic": _LOGIC},
-                    },
-                ]
-            },
+
+def _timeout(max_timeout_ms: int) -> dict[str, Any]:
+    return {
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "maximum": max_timeout_ms,
+        "description": "per-goal limit, ms (at most PXL_MAX_TIMEOUT_MS)",
+    }
+
+
+def prove_request(max_timeout_ms: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["goal"],
+        "properties": {
+            "goal": _GOAL,
+            "logic": _LOGIC,
+            "timeout_ms": _timeout(max_timeout_ms),
+            "kernel_hash": _PIN,
         },
-        "logic": _LOGIC,
-        "timeout_ms": _TIMEOUT,
-        "kernel_hash": {"type": "string"},
-    },
-}
+    }
+
+
+def batch_request(max_timeout_ms: int, max_batch: int) -> dict[str, Any]:
+    # An item's own `logic`, unlike the batch's, is that item's business: an unknown one is
+    # the item's error in the results.
+    item = {
+        "type": "object",
+        "required": ["goal"],
+        "properties": {
+            "goal": _GOAL,
+            "logic": {"type": ["string", "null"], "description": described()},
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["goals"],
+        "properties": {
+            "goals": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_batch,
+                "description": "at most PXL_MAX_BATCH goals",
+                "items": {"oneOf": [_GOAL, item]},
+            },
+            "logic": _LOGIC,
+            "timeout_ms": _timeout(max_timeout_ms),
+            "kernel_hash": _PIN,
+        },
+    }
+
 
 BATCH_RESPONSE = {
     "type": "object",
@@ -238,8 +264,11 @@ _POST_ERRORS = _errors(400, 401, 409, 413, 415, 429, 503)
 _HMAC = [{"hmac": []}, {}]
 
 
-def openapi_document() -> dict[str, Any]:
-    """The document; `security` is optional because HMAC is off unless ENABLE_HMAC_AUTH."""
+def openapi_document(config: ServerConfig | None = None) -> dict[str, Any]:
+    """The document for a server with `config` (its limits on `timeout_ms` and batch size;
+    the defaults' when None); `security` is optional because HMAC is off unless
+    ENABLE_HMAC_AUTH."""
+    config = config or ServerConfig()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -264,7 +293,8 @@ def openapi_document() -> dict[str, Any]:
                     "security": _HMAC,
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": PROVE_REQUEST}},
+                        "content": {"application/json": {
+                            "schema": prove_request(config.max_timeout_ms)}},
                     },
                     "responses": {"200": _json(ANSWER, "the verdict"), **_POST_ERRORS},
                 }
@@ -275,7 +305,8 @@ def openapi_document() -> dict[str, Any]:
                     "security": _HMAC,
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": BATCH_REQUEST}},
+                        "content": {"application/json": {
+                            "schema": batch_request(config.max_timeout_ms, config.max_batch)}},
                     },
                     "responses": {"200": _json(BATCH_RESPONSE, "one result per goal"),
                                   **_POST_ERRORS},

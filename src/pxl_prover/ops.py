@@ -66,6 +66,6 @@ def blueprint(service: ProverService) -> Blueprint:
 
     @ops.get("/openapi.json")
     def openapi() -> Response:
-        return jsonify(openapi_document())
+        return jsonify(openapi_document(service.config))
 
     return ops
