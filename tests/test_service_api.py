@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from service_fixtures import RunningServer, assert_matches_openapi
@@ -252,6 +252,10 @@ def _accepted_logic(name: str) -> bool:
     | st.text(alphabet="kKtTdDbBsS45 \t\n\r\x0b\xa0\u017f", max_size=7)
     | st.text(max_size=6)
 )
+@example("S5\n")
+@example(" kt\r\n")
+@example("\u017f5")
+@example("S5\x0b")
 def test_a_logic_is_accepted_exactly_when_the_openapi_document_admits_it(name):
     logic = _prove_schema(openapi_document())["properties"]["logic"]
     assert Draft202012Validator(logic).is_valid(name) == _accepted_logic(name)

@@ -59,13 +59,16 @@ def _any_case(name: str) -> str:
     return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
 
 
-# How a request may name a logic: a name or alias in any (ASCII) case, with spaces or tabs
-# around it. The HTTP API's OpenAPI document states this same pattern (`openapi.py`), so
-# what the document admits is exactly what `get_logic` accepts.
+# How a request may name a logic: a name or alias in any (ASCII) case, with spaces, tabs or
+# line breaks around it. The HTTP API's OpenAPI document states this same pattern
+# (`openapi.py`), so what the document admits is exactly what `get_logic` accepts. (Line
+# breaks are in the class so that the pattern means the same in JSON Schema's regexes as in
+# Python's, where `$` also matches before a final newline.)
+_AROUND = " \t\r\n"
 NAME_PATTERN = (
-    r"^[ \t]*(?:"
+    rf"^[{_AROUND}]*(?:"
     + "|".join(_any_case(n) for n in sorted([*LOGICS, *ALIASES], key=len, reverse=True))
-    + r")[ \t]*$"
+    + rf")[{_AROUND}]*$"
 )
 _NAME = re.compile(NAME_PATTERN)
 
@@ -77,5 +80,5 @@ def get_logic(name: str | None) -> Logic:
     if not isinstance(name, str) or _NAME.fullmatch(name) is None:
         known = ", ".join([*LOGICS, *ALIASES])
         raise UnknownLogic(f"unknown logic {name!r}; known logics: {known}")
-    key = name.strip(" \t").upper()
+    key = name.strip(_AROUND).upper()
     return LOGICS[ALIASES.get(key, key)]
