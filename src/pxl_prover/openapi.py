@@ -190,6 +190,7 @@ def _timeout(max_timeout_ms: int) -> dict[str, Any]:
 
 
 def prove_request(max_timeout_ms: int) -> dict[str, Any]:
+    """`POST /prove`'s body, with the server's own `timeout_ms` ceiling."""
     return {
         "type": "object",
         "required": ["goal"],
@@ -203,8 +204,8 @@ def prove_request(max_timeout_ms: int) -> dict[str, Any]:
 
 
 def batch_request(max_timeout_ms: int, max_batch: int) -> dict[str, Any]:
-    # An item's own `logic`, unlike the batch's, is that item's business: an unknown one is
-    # the item's error in the results.
+    """`POST /prove/batch`'s body, with the server's own ceilings. An item's own `logic`,
+    unlike the batch's, is that item's business: an unknown one is its error in the results."""
     item = {
         "type": "object",
         "required": ["goal"],
