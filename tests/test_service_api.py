@@ -278,5 +278,9 @@ def test_the_openapi_document_states_the_servers_own_limits(server):
 def test_a_batch_whose_own_logic_is_unknown_is_refused_whole(server):
     response = call(server, "POST", "/prove/batch", {"goals": ["p | ~p"], "logic": "S7"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_logic"
-    item = call(server, "POST", "/prove/batch", {"goals": [{"goal": "p | ~p", "logic": "S7"}]})
-    assert item.status_code == 200 and item.json()["results"][0]["error"]["code"] == "unknown_logic"
+    goals = [{"goal": "p | ~p", "logic": name} for name in ("S7", "", None)]
+    items = call(server, "POST", "/prove/batch", {"goals": goals, "logic": "K"})
+    assert items.status_code == 200
+    first, empty, null = items.json()["results"]
+    assert first["error"]["code"] == empty["error"]["code"] == "unknown_logic"  # as /prove's
+    assert null["logic"] == "K" and null["verdict"] == "proved"  # null: the batch's logic

@@ -65,8 +65,9 @@ def _batch_items(goals: list[Any], logic: str | None) -> list[tuple[str, str | N
     items: list[tuple[str, str | None]] = []
     for i, item in enumerate(goals):
         if isinstance(item, dict):
+            own = request_body.optional_str(item, "logic")  # absent or null: the batch's
             items.append((request_body.goal(item.get("goal"), f"goals[{i}].goal"),
-                          request_body.optional_str(item, "logic") or logic))  # fmt: skip
+                          logic if own is None else own))  # fmt: skip
         else:
             items.append((request_body.goal(item, f"goals[{i}]"), logic))
     return items
