@@ -246,6 +246,7 @@ class Row:
     children_cpu_s: float = 0.0  # its descendants' (coqtop sessions, search processes)
     ceiling: Row | None = None  # the echo, measured in slices interleaved with this row
     goals: list[str] = field(default_factory=list)  # an uncached row's goals (S5), in order
+    coq_alone_ms: float | None = None  # Coq's CPU per request for those goals, measured alone
 
     def add(self, other: Row) -> None:
         self.latencies_ms += other.latencies_ms
@@ -562,7 +563,6 @@ def print_targets(rows: list[Row], floor_ms: float) -> None:
         f"floor: one warm Coq check of a small lemma {floor_ms:.2f} ms CPU\n"
         "targets (ratios to the row's own interleaved echo):"
     )
-    alone = {row.name: own_coq_check_ms(row.goals) for row in rows if row.goals}
     for row in rows:
         echo = row.ceiling
         assert echo is not None
@@ -580,8 +580,8 @@ def print_targets(rows: list[Row], floor_ms: float) -> None:
                 f"CPU {cpu:.2f} ms = {cpu / budget:.1f}x the budget 2 x {echo_cpu:.2f}"
                 f" + {floor_ms:.2f} = {budget:.2f} ms ({_against(cpu, budget, at_least=False)})"
             )
-            if row.name in alone:
-                coq_ms = alone[row.name]
+            if row.coq_alone_ms is not None:
+                coq_ms = row.coq_alone_ms
                 print(
                     f"  {'':<34} Coq alone checking these goals' certificates (warm session, "
                     f"no load) {coq_ms:.2f} ms; + the echo's CPU {echo_cpu:.2f} = "
@@ -701,6 +701,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         echo.terminate()
         echo.wait(60)
+    for row in rows:
+        if row.goals:
+            row.coq_alone_ms = own_coq_check_ms(row.goals)
     print_table(rows, args)
     print_targets(rows, floor_ms)
     for label, summary in summaries:
