@@ -165,23 +165,21 @@ def test_a_process_that_exits_before_its_prompt_is_a_dead_session() -> None:
     assert not session.alive()
 
 
-def test_a_process_that_says_it_ran_out_of_memory_died_of_memory() -> None:
-    session = session_over("printf 'Fatal error: out of memory\\n'; exit 2")
-    with pytest.raises(SessionOutOfMemory):
-        session._wait(10)
-
-
-def test_a_process_aborted_without_a_word_died_of_memory() -> None:
-    session = session_over("kill -ABRT $$")
-    with pytest.raises(SessionOutOfMemory):
-        session._wait(10)
-
-
-def test_a_process_killed_outright_was_killed_not_out_of_its_own_memory() -> None:
-    # What the kernel's OOM killer does to the biggest process of a full memory cgroup (a
-    # pod at its memory limit): SIGKILL, without a word.
-    session = session_over("printf 'working'; kill -KILL $$")
-    with pytest.raises(SessionKilled):
+@pytest.mark.parametrize(
+    ("script", "death"),
+    [
+        # Coq's own last words when an allocation fails past its RLIMIT_AS
+        ("printf 'Fatal error: out of memory\\n'; exit 2", SessionOutOfMemory),
+        # the OCaml runtime aborting without a word
+        ("kill -ABRT $$", SessionOutOfMemory),
+        # what the kernel's OOM killer does to the biggest process of a full memory cgroup
+        # (a pod at its memory limit): SIGKILL, without a word
+        ("printf 'working'; kill -KILL $$", SessionKilled),
+    ],
+)
+def test_how_a_session_died_is_told_apart(script: str, death: type[SessionDied]) -> None:
+    session = session_over(script)
+    with pytest.raises(death):
         session._wait(10)
 
 
